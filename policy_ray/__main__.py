@@ -1,0 +1,3 @@
+from policy_ray.cli import main
+
+raise SystemExit(main())

@@ -1,0 +1,200 @@
+"""A pool of recyclable actors with per-document deadlines, retries on fresh actors, and poison handling.
+
+Ray gives `max_calls` to tasks only; actors live until killed. This pool retires an actor after
+`max_calls` documents or once its RSS passes the recycle threshold, kills one whose document overruns
+its deadline, replaces one that crashed, and retries the document on a fresh actor. After
+`max_attempts` worker failures the document is declared poison and handed back as a dead letter. The
+rest of the night never waits for it.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import time
+from collections import Counter, deque
+from collections.abc import Callable, Iterator
+from dataclasses import dataclass, field
+from typing import Any
+
+import ray
+from ray.exceptions import GetTimeoutError, RayActorError, RayError, RayTaskError
+
+from policy_ray import logs
+from policy_ray.core.outcomes import DocumentResult, DocumentTask
+from policy_ray.errors import WORKER_FAILURES, Failure, FailureCategory
+
+ActorFactory = Callable[[str], Any]
+
+
+@dataclass(frozen=True)
+class PoolPolicy:
+    size: int
+    max_calls: int
+    rss_limit_mb: float
+    deadline_s: float
+    max_attempts: int
+    poll_s: float = 0.5
+
+
+@dataclass
+class PoolStats:
+    actors_started: int = 0
+    recycled: Counter[str] = field(default_factory=Counter)
+    retries: int = 0
+    poison: int = 0
+    pids: set[int] = field(default_factory=set)
+    peak_rss_mb: float = 0.0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"actors_started": self.actors_started, "recycled": dict(self.recycled), "retries": self.retries,
+                "poison": self.poison, "distinct_pids": len(self.pids), "peak_rss_mb": self.peak_rss_mb}
+
+
+@dataclass
+class _Slot:
+    index: int
+    actor: Any
+    name: str
+    task: DocumentTask | None = None
+    ref: Any = None
+    started: float = 0.0
+
+
+class RecyclingActorPool:
+    def __init__(self, factory: ActorFactory, policy: PoolPolicy, *, kind: str = "extractor"):
+        self.factory = factory
+        self.policy = policy
+        self.kind = kind
+        self.stats = PoolStats()
+        self._generation = 0
+        self._slots: list[_Slot] = []
+        self.log = logs.logger.bind(stage=kind)
+
+    # ---- actor lifecycle -----------------------------------------------------------------------------
+
+    def _start(self, index: int) -> _Slot:
+        self._generation += 1
+        name = f"{self.kind}-{index}-g{self._generation}"
+        self.stats.actors_started += 1
+        return _Slot(index=index, actor=self.factory(name), name=name)
+
+    def _replace(self, slot: _Slot, reason: str, *, graceful: bool) -> None:
+        self.stats.recycled[reason] += 1
+        self.log.info("replacing actor", actor_id=slot.name, reason=reason)
+        try:
+            if graceful:
+                slot.actor.__ray_terminate__.remote()  # finishes nothing pending: it has no queue
+            else:
+                ray.kill(slot.actor, no_restart=True)
+        except RayError:
+            pass
+        self._slots[slot.index] = self._start(slot.index)
+
+    def shutdown(self) -> None:
+        for slot in self._slots:
+            try:
+                ray.kill(slot.actor, no_restart=True)
+            except RayError:
+                pass
+        self._slots = []
+
+    # ---- the loop ------------------------------------------------------------------------------------
+
+    def run(self, tasks: Iterator[DocumentTask], on_result: Callable[[DocumentResult], None]) -> None:
+        self._slots = [self._start(i) for i in range(self.policy.size)]
+        retries: deque[DocumentTask] = deque()
+        exhausted = False
+        try:
+            while True:
+                for slot in self._slots:
+                    if slot.task is not None:
+                        continue
+                    task = retries.popleft() if retries else None
+                    if task is None and not exhausted:
+                        task = next(tasks, None)
+                        exhausted = task is None
+                    if task is None:
+                        break
+                    slot.task, slot.started = task, time.monotonic()
+                    slot.ref = slot.actor.process.remote(task)
+                busy = [s for s in self._slots if s.task is not None]
+                if not busy:
+                    if exhausted and not retries:
+                        return
+                    continue
+                refs = [s.ref for s in busy]
+                ready, _ = ray.wait(refs, num_returns=1, timeout=self._poll(busy))
+                for ref in ready:
+                    slot = next(s for s in self._slots if s.ref is ref)
+                    self._collect(slot, on_result, retries)
+                self._enforce_deadlines(on_result, retries)
+        finally:
+            self.shutdown()
+
+    def _poll(self, busy: list[_Slot]) -> float:
+        now = time.monotonic()
+        nearest = min(s.started + self.policy.deadline_s - now for s in busy)
+        return max(0.01, min(self.policy.poll_s, nearest))
+
+    def _collect(self, slot: _Slot, on_result: Callable[[DocumentResult], None],
+                 retries: deque[DocumentTask]) -> None:
+        task = slot.task
+        assert task is not None
+        slot.task, ref, slot.ref = None, slot.ref, None
+        try:
+            result: DocumentResult = ray.get(ref, timeout=60)
+        except RayActorError as exc:  # the actor died: segfault, os._exit, OOM kill, lost node
+            self._replace(slot, "crashed", graceful=False)
+            self._retry_or_poison(task, Failure.of(FailureCategory.WORKER_CRASH, "extract",
+                                                   f"{self.kind} actor died: {type(exc).__name__}",
+                                                   component=self.kind), on_result, retries)
+            return
+        except (RayTaskError, GetTimeoutError, RayError) as exc:
+            self._replace(slot, "errored", graceful=False)
+            failure = Failure.from_exception(exc, stage="extract", component=self.kind)
+            self._retry_or_poison(task, Failure.of(FailureCategory.WORKER_CRASH, "extract", failure.message,
+                                                   component=self.kind), on_result, retries)
+            return
+        worker = result.worker
+        if worker is not None:
+            self.stats.pids.add(worker.pid)
+            self.stats.peak_rss_mb = max(self.stats.peak_rss_mb, worker.rss_mb)
+        if result.failure is not None and result.failure.category in WORKER_FAILURES:
+            self._replace(slot, result.failure.category.value, graceful=False)
+            self._retry_or_poison(task, result.failure, on_result, retries)
+            return
+        on_result(result)
+        if worker is not None and worker.calls >= self.policy.max_calls:
+            self._replace(slot, "max_calls", graceful=True)
+        elif worker is not None and worker.rss_mb >= self.policy.rss_limit_mb:
+            self._replace(slot, "rss", graceful=True)
+
+    def _enforce_deadlines(self, on_result: Callable[[DocumentResult], None],
+                           retries: deque[DocumentTask]) -> None:
+        now = time.monotonic()
+        for slot in list(self._slots):
+            if slot.task is None or now - slot.started < self.policy.deadline_s:
+                continue
+            task = slot.task
+            slot.task = slot.ref = None
+            self._replace(slot, "deadline", graceful=False)
+            failure = Failure.of(FailureCategory.TIMEOUT, "extract",
+                                 f"no result within {self.policy.deadline_s:.0f}s", component=self.kind)
+            self._retry_or_poison(task, failure, on_result, retries)
+
+    def _retry_or_poison(self, task: DocumentTask, failure: Failure, on_result: Callable[[DocumentResult], None],
+                         retries: deque[DocumentTask]) -> None:
+        log = self.log.bind(batch_id=task.batch_id, doc=task.short, attempt=task.attempt)
+        if task.attempt < self.policy.max_attempts:
+            self.stats.retries += 1
+            log.warning("document failed its worker; retrying on a fresh actor", category=failure.category.value)
+            retries.append(task.next_attempt(failure))
+            return
+        self.stats.poison += 1
+        history = ", ".join(f.category.value for f in (*task.failures, failure))
+        poison = Failure(category=failure.category, stage=failure.stage, component=self.kind,
+                         message=f"poison document: {task.attempt} attempts failed ({history}); last: {failure.message}",
+                         stack_trace=failure.stack_trace, retryable=False)
+        log.error("poison document sent to the dead-letter queue", category=failure.category.value)
+        final = dataclasses.replace(task, failures=(*task.failures, failure))
+        on_result(DocumentResult(task=final, status="dead_letter", failure=poison))

@@ -1,0 +1,132 @@
+"""Schemas of the Delta tables under LAKE/: the data contract data engineers query."""
+
+from __future__ import annotations
+
+import pyarrow as pa
+
+MONEY = pa.decimal128(18, 2)
+TS = pa.timestamp("us", tz="UTC")
+
+COVERAGE = pa.struct(
+    [
+        ("name", pa.string()),
+        ("limit", MONEY),
+        ("deductible", MONEY),
+        ("premium", MONEY),
+        ("policy_number", pa.string()),
+        ("carrier_name", pa.string()),
+        ("effective_date", pa.date32()),
+        ("expiration_date", pa.date32()),
+    ]
+)
+
+POLICIES = pa.schema(
+    [
+        ("doc_sha256", pa.string()),
+        ("idempotency_key", pa.string()),
+        ("source_uri", pa.string()),
+        ("batch_id", pa.string()),
+        ("batch_date", pa.date32()),
+        ("document_type", pa.string()),
+        ("template_id", pa.string()),
+        ("template_version", pa.string()),
+        ("carrier_name", pa.string()),
+        ("policy_number", pa.string()),
+        ("insured_name", pa.string()),
+        ("effective_date", pa.date32()),
+        ("expiration_date", pa.date32()),
+        ("total_premium", MONEY),
+        ("currency", pa.string()),
+        ("coverages", pa.list_(COVERAGE)),
+        ("extraction_path", pa.string()),
+        ("confidence", pa.float64()),
+        ("field_confidence", pa.map_(pa.string(), pa.float64())),
+        ("routing_rule", pa.string()),
+        ("page_count", pa.int32()),
+        ("raw_sha256", pa.string()),
+        ("normalized_sha256", pa.string()),
+        ("committed_at", TS),
+    ]
+)
+
+DEAD_LETTERS = pa.schema(
+    [
+        ("doc_sha256", pa.string()),
+        ("idempotency_key", pa.string()),
+        ("source_uri", pa.string()),
+        ("batch_id", pa.string()),
+        ("batch_date", pa.date32()),
+        ("failure_category", pa.string()),
+        ("failure_stage", pa.string()),
+        ("failure_component", pa.string()),
+        ("failure_page", pa.int32()),
+        ("error_message", pa.string()),
+        ("stack_trace", pa.string()),
+        ("attempts", pa.int32()),
+        ("retryable", pa.bool_()),
+        ("confidence", pa.float64()),
+        ("partial_fields", pa.string()),  # JSON: the mapped record, confidences and evidence
+        ("raw_sha256", pa.string()),
+        ("status", pa.string()),
+        ("first_seen", TS),
+        ("last_seen", TS),
+    ]
+)
+
+# One row per listed input file per batch: the ledger that proves every document was accounted for.
+DOCUMENTS = pa.schema(
+    [
+        ("batch_id", pa.string()),
+        ("batch_date", pa.date32()),
+        ("source_uri", pa.string()),
+        ("doc_sha256", pa.string()),
+        ("idempotency_key", pa.string()),
+        ("size_bytes", pa.int64()),
+        ("disposition", pa.string()),  # committed | dead_lettered | duplicate
+        ("duplicate_of", pa.string()),
+        ("recorded_at", TS),
+    ]
+)
+
+# The raw extraction payload each normalized record was derived from (zlib-compressed canonical JSON).
+EXTRACTIONS = pa.schema(
+    [
+        ("idempotency_key", pa.string()),
+        ("doc_sha256", pa.string()),
+        ("batch_id", pa.string()),
+        ("batch_date", pa.date32()),
+        ("extraction_path", pa.string()),
+        ("raw_sha256", pa.string()),
+        ("payload_zlib", pa.binary()),
+        ("recorded_at", TS),
+    ]
+)
+
+BATCHES = pa.schema(
+    [
+        ("batch_id", pa.string()),
+        ("batch_date", pa.date32()),
+        ("input_uri", pa.string()),
+        ("status", pa.string()),  # running | completed | failed
+        ("started_at", TS),
+        ("finished_at", TS),
+        ("run_count", pa.int32()),
+        ("listed", pa.int64()),
+        ("accepted", pa.int64()),
+        ("dead_lettered", pa.int64()),
+        ("duplicates", pa.int64()),
+        ("sent_to_ocr", pa.int64()),
+        ("dead_letter_categories", pa.map_(pa.string(), pa.int64())),
+        ("code_version", pa.string()),
+        ("routing_matrix_version", pa.string()),
+        ("summary_json", pa.string()),
+    ]
+)
+
+TABLES: dict[str, tuple[pa.Schema, list[str]]] = {
+    "policies": (POLICIES, ["batch_date"]),
+    "dead_letters": (DEAD_LETTERS, ["batch_date"]),
+    "documents": (DOCUMENTS, ["batch_date"]),
+    "extractions": (EXTRACTIONS, ["batch_date"]),
+    "batches": (BATCHES, []),
+}

@@ -1,0 +1,111 @@
+"""`policy-ray` command line: thin wrappers over flows. Exit codes: 0 done, 1 usage, 2 the night could not run."""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from datetime import date
+from pathlib import Path
+
+from policy_ray import logs
+from policy_ray.config import Settings
+
+
+def _add_ingest_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("input", help="folder or filesystem URI holding the night's documents")
+    p.add_argument("--lake", required=True, help="folder or URI of the Delta lake")
+    p.add_argument("--batch-date", type=date.fromisoformat, default=None, help="YYYY-MM-DD (default: today)")
+    p.add_argument("--batch-id", default=None, help="override the deterministic batch id")
+    p.add_argument("--address", default=None, help="Ray address (default: RAY_ADDRESS, else a local instance)")
+    p.add_argument("--extractors", type=int, default=None, help="extractor actors (default: one per CPU)")
+    p.add_argument("--max-calls", type=int, default=None, help="documents per actor before it is recycled")
+    p.add_argument("--memory-ceiling-mb", type=int, default=None, help="memory ceiling of each actor")
+    p.add_argument("--deadline", type=float, default=None, help="seconds a document may take")
+    p.add_argument("--max-attempts", type=int, default=None, help="worker failures before a document is poison")
+    p.add_argument("--commit-every", type=int, default=None, help="documents per micro-batch commit")
+    p.add_argument("--no-triage", action="store_true", help="geometry on every page (slow path)")
+    p.add_argument("--no-camelot", action="store_true", help="skip camelot's second opinion on ruled tables")
+    p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
+    p.add_argument("--log-level", default=None)
+    p.add_argument("--json-summary", type=Path, default=None, help="also write the summary as JSON here")
+
+
+def settings_from_args(args: argparse.Namespace) -> Settings:
+    base = Settings()
+    return base.replace(
+        extractors=args.extractors, max_calls=args.max_calls, memory_ceiling_mb=args.memory_ceiling_mb,
+        document_deadline_s=args.deadline, max_attempts=args.max_attempts, commit_every_docs=args.commit_every,
+        triage=False if args.no_triage else None, camelot=False if args.no_camelot else None,
+    )
+
+
+def cmd_ingest(args: argparse.Namespace) -> int:
+    import json
+
+    from policy_ray.adapters.lake import LakeUnavailable
+    from policy_ray.flows.nightly import NightRequest, run_night
+
+    logs.configure("driver", level=args.log_level)
+    request = NightRequest(input_uri=args.input, lake_uri=args.lake, batch_date=args.batch_date or date.today(),
+                           batch_id=args.batch_id, address=args.address, progress=args.progress)
+    try:
+        summary = run_night(request, settings_from_args(args))
+    except (LakeUnavailable, FileNotFoundError, ConnectionError) as exc:
+        logs.logger.error("the night could not run", error=str(exc))
+        print(f"policy-ray: the night could not run: {exc}", file=sys.stderr)
+        return 2
+    print(summary.render())
+    if args.json_summary:
+        args.json_summary.write_text(json.dumps(summary.as_dict(), indent=2, sort_keys=True, default=str))
+    return 0
+
+
+def cmd_sample(args: argparse.Namespace) -> int:
+    from policy_ray.sample import generate_night
+
+    acord = args.acord_form
+    if acord is None:
+        default = Path(__file__).resolve().parents[1].parent / "shared" / "corpus" / "pdfs" / "acord25_blank.pdf"
+        acord = default if default.exists() else None
+    truth = generate_night(args.out, args.n, args.seed, acord_form=acord, include_images=args.images)
+    print(f"wrote {args.n} documents to {args.out} (ground truth: {truth})")
+    return 0
+
+
+def cmd_sql(args: argparse.Namespace) -> int:
+    from policy_ray.flows.query import format_table, run_sql
+
+    result = run_sql(args.lake, args.query)
+    print(format_table(result, max_rows=args.max_rows))
+    return 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="policy-ray", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    ingest = sub.add_parser("ingest", help="run the nightly ingestion job")
+    _add_ingest_options(ingest)
+    ingest.set_defaults(func=cmd_ingest)
+
+    sample = sub.add_parser("sample", help="write a synthetic night of carrier documents with ground truth")
+    sample.add_argument("out", type=Path)
+    sample.add_argument("--n", type=int, default=200)
+    sample.add_argument("--seed", type=int, default=7)
+    sample.add_argument("--acord-form", type=Path, default=None,
+                        help="blank fillable ACORD 25 to fill (default: ../shared/corpus copy when present)")
+    sample.add_argument("--images", action="store_true", help="also write TIFF/PNG/JPEG scans")
+    sample.set_defaults(func=cmd_sample)
+
+    sql = sub.add_parser("sql", help="run SQL over the lake's tables (DataFusion)")
+    sql.add_argument("--lake", required=True)
+    sql.add_argument("query")
+    sql.add_argument("--max-rows", type=int, default=50)
+    sql.set_defaults(func=cmd_sql)
+    return parser
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.func(args))

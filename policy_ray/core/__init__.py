@@ -1,0 +1,1 @@
+"""The pure core: models, mapping, confidence, routing and hashing. No I/O, no Ray."""

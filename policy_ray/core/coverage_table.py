@@ -1,0 +1,285 @@
+"""Coverage schedules: find the header (Coverage | Limit | Deductible | Premium), read the rows under
+it, follow the table onto the next page, and stop at its total.
+
+Two sources feed the same row mapping: word positions (works for ruled and borderless tables, and for
+OCR words), and cell grids from table extractors (pdfplumber, camelot).
+"""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field
+from decimal import Decimal
+
+from policy_ray.core.layout import Line
+from policy_ray.core.models import Coverage, Table, Word
+from policy_ray.core.values import is_none_marker, parse_money
+
+NUMERIC_KINDS = ("limit", "deductible", "premium")
+_MONEYISH = re.compile(r"^\(?(?:USD|US\$|\$|€|£)?\s?-?\d{1,3}(?:,\d{3})*(?:\.\d{1,2})?\)?$|^\(?\$?\d{3,}(?:\.\d{1,2})?\)?$")
+_CONTINUED = re.compile(r"(?i)\bcontinued\b|\bcont'd\b|carried forward|see next page|next page")
+_CURRENCY_WORD = re.compile(r"^(?:USD|US\$|\$|€|£|EUR|GBP|CAD)$")
+
+
+@dataclass(frozen=True)
+class ColumnKeywords:
+    name: tuple[str, ...]
+    limit: tuple[str, ...]
+    deductible: tuple[str, ...]
+    premium: tuple[str, ...]
+    total: tuple[str, ...]
+
+    @classmethod
+    def from_mapping(cls, data: Mapping[str, Sequence[str]]) -> ColumnKeywords:
+        return cls(**{k: tuple(data[k]) for k in ("name", "limit", "deductible", "premium", "total")})
+
+    def kinds(self) -> dict[str, tuple[str, ...]]:
+        return {"name": self.name, "limit": self.limit, "deductible": self.deductible, "premium": self.premium}
+
+
+@dataclass(frozen=True)
+class Row:
+    coverage: Coverage
+    quality: float
+    page: int
+
+
+@dataclass
+class TableResult:
+    rows: list[Row] = field(default_factory=list)
+    total: Decimal | None = None
+    total_quality: float = 0.0
+    source: str = "words"
+    currency: str | None = None
+    pages: set[int] = field(default_factory=set)
+
+    @property
+    def premiums(self) -> list[Decimal | None]:
+        return [r.coverage.premium for r in self.rows]
+
+
+def _norm(text: str) -> str:
+    return re.sub(r"[^a-z0-9 ]", "", text.casefold()).strip()
+
+
+def find_header(words: Sequence[Word], keywords: ColumnKeywords) -> dict[str, tuple[float, float]] | None:
+    """Column spans keyed by kind, when this line of words is a coverage table header."""
+    tokens = [_norm(w.text) for w in words]
+    used: set[int] = set()
+    spans: dict[str, tuple[float, float]] = {}
+    phrases = sorted(
+        ((kind, p) for kind, ps in keywords.kinds().items() for p in ps), key=lambda kp: -len(kp[1].split())
+    )
+    for kind, phrase in phrases:
+        if kind in spans:
+            continue
+        parts = _norm(phrase).split()
+        for i in range(len(tokens) - len(parts) + 1):
+            idx = range(i, i + len(parts))
+            if any(j in used for j in idx) or [tokens[j] for j in idx] != parts:
+                continue
+            used.update(idx)
+            spans[kind] = (words[i].x0, words[i + len(parts) - 1].x1)
+            break
+    numeric = [k for k in NUMERIC_KINDS if k in spans]
+    if "name" not in spans or len(numeric) < 2:
+        return None
+    # Stray words between the header cells mean this is prose that happens to contain the keywords.
+    if len(used) < len(tokens) - 2:
+        return None
+    if any(spans[k][0] <= spans["name"][0] for k in numeric):
+        return None
+    return spans
+
+
+def _name_cell(line: Line, grouped: set[int], name_x0: float, first_numeric_x0: float) -> str:
+    """The coverage name: the first cell that starts in the name column. Text in the amount columns
+    ("Actual Loss Sustained" as a limit) is not part of the name, even when it reaches leftwards."""
+    for segment in line.segments:
+        words = [w for w in segment.words if id(w) not in grouped]
+        if words and name_x0 - 40 < words[0].x0 < first_numeric_x0 - 2:
+            return " ".join(w.text for w in words)
+    return ""
+
+
+def _value_groups(words: Sequence[Word]) -> list[list[Word]]:
+    """Runs of words that form one amount ("$", "1,000") or an explicit absence ("N/A")."""
+    groups: list[list[Word]] = []
+    pending_currency: Word | None = None
+    for w in words:
+        if _CURRENCY_WORD.match(w.text):
+            pending_currency = w
+            continue
+        if _MONEYISH.match(w.text) or is_none_marker(w.text):
+            groups.append([pending_currency, w] if pending_currency else [w])
+        pending_currency = None
+    return groups
+
+
+def _assign(groups: list[list[Word]], spans: Mapping[str, tuple[float, float]]) -> dict[str, list[Word]]:
+    """Amounts to columns. A column runs from its header's left edge to the next header's left edge:
+    that holds whether the carrier aligns values left, centred or right under its headers."""
+    columns = sorted((k for k in NUMERIC_KINDS if k in spans), key=lambda k: spans[k][0])
+    if len(groups) == len(columns):
+        return dict(zip(columns, groups, strict=True))
+    assigned: dict[str, list[Word]] = {}
+    for group in groups:
+        right = group[-1].x1
+        inside = [k for k in columns if spans[k][0] - 2.0 <= right]
+        column = inside[-1] if inside else columns[0]
+        if column not in assigned:
+            assigned[column] = group
+    return assigned
+
+
+def _parse_cell(text: str) -> tuple[Decimal | None, float, str | None]:
+    """An amount, its parse quality, and its currency; (None, 1.0) for an explicit absence."""
+    if not text.strip() or is_none_marker(text):
+        return None, 1.0, None
+    money = parse_money(text)
+    if money is None:
+        return None, 0.0, None
+    return money.amount, money.quality, money.currency
+
+
+def _row_from_cells(name: str, cells: Mapping[str, str], page: int, word_conf: float) -> Row | None:
+    name = re.sub(r"\s+", " ", name).strip(" .:-")
+    if not re.search(r"[A-Za-z]{2}", name):
+        return None
+    values: dict[str, Decimal | None] = {}
+    quality = word_conf
+    for kind in NUMERIC_KINDS:
+        amount, q, _ = _parse_cell(cells.get(kind, ""))
+        if q == 0.0 and kind == "premium":
+            return None  # a premium that is neither an amount nor an explicit absence: not a coverage row
+        if q == 0.0:
+            q = 0.9  # a limit stated in words ("Actual Loss Sustained"): no amount to record
+        values[kind] = amount
+        quality = min(quality, q)
+    if values.get("limit") is None and values.get("premium") is None:
+        return None
+    return Row(Coverage(name=name, limit=values.get("limit"), deductible=values.get("deductible"),
+                        premium=values.get("premium")), quality, page)
+
+
+def _is_total(name: str, keywords: ColumnKeywords) -> bool:
+    folded = _norm(name)
+    return any(folded == _norm(t) or folded.startswith(_norm(t) + " ") for t in keywords.total)
+
+
+def parse_table_from_lines(pages: Sequence[Sequence[Line]], keywords: ColumnKeywords) -> TableResult | None:
+    """The first coverage table in reading order, followed across page breaks."""
+    result: TableResult | None = None
+    spans: Mapping[str, tuple[float, float]] | None = None
+    for page_lines in pages:
+        start = 0
+        if result is None or spans is None:
+            for i, line in enumerate(page_lines):
+                found = find_header(line.words, keywords)
+                if found:
+                    spans, start, result = found, i + 1, TableResult(source="words")
+                    break
+            else:
+                continue
+        else:
+            # Continuing from the previous page: skip a repeated header if there is one.
+            for i, line in enumerate(page_lines[:15]):
+                if find_header(line.words, keywords):
+                    start = i + 1
+                    break
+        assert result is not None and spans is not None
+        finished = _read_rows(page_lines[start:], spans, keywords, result)
+        if finished:
+            return result
+    return result if result and result.rows else None
+
+
+def _read_rows(
+    lines: Sequence[Line], spans: Mapping[str, tuple[float, float]], keywords: ColumnKeywords,
+    result: TableResult,
+) -> bool:
+    """Read rows into result; True when the table ended on this page (a total or a non-row line)."""
+    name_x0 = spans["name"][0]
+    first_numeric_x0 = min(spans[k][0] for k in NUMERIC_KINDS if k in spans)
+    previous_bottom: float | None = None
+    for line in lines:
+        if previous_bottom is not None and line.top - previous_bottom > 4.0 * max(line.height, 6.0):
+            return True
+        words = list(line.words)
+        groups = _value_groups([w for w in words if w.x1 > first_numeric_x0 - 40])
+        grouped = {id(w) for g in groups for w in g}
+        name = _name_cell(line, grouped, name_x0, first_numeric_x0)
+        caption = " ".join(w.text for w in words if id(w) not in grouped)
+        if _is_total(name, keywords) or _is_total(caption, keywords):
+            cells = _assign(groups, spans)
+            premium_words = cells.get("premium") or (groups[-1] if groups else [])
+            if premium_words:
+                amount, quality, currency = _parse_cell(" ".join(w.text for w in premium_words))
+                result.total, result.total_quality = amount, quality * min(w.conf for w in premium_words)
+                result.currency = result.currency or currency
+            return True
+        if not groups:
+            if _CONTINUED.search(line.text):
+                return False  # "Continued on next page": the schedule goes on overleaf
+            if result.rows or name:
+                # Text with no amounts ends the schedule (a heading, a note, the wording).
+                return bool(result.rows)
+            continue
+        cells = _assign(groups, spans)
+        texts = {k: " ".join(w.text for w in ws) for k, ws in cells.items()}
+        row = _row_from_cells(name, texts, line.page, min(w.conf for w in words))
+        if row is None:
+            return bool(result.rows)
+        result.rows.append(row)
+        result.pages.add(line.page)
+        for t in texts.values():
+            _, _, currency = _parse_cell(t)
+            result.currency = result.currency or currency
+        previous_bottom = line.bottom
+    return False
+
+
+def parse_table_from_cells(tables: Sequence[Table], keywords: ColumnKeywords) -> TableResult | None:
+    """Coverage rows from extractor-found grids, continuing across tables with the same header."""
+    result: TableResult | None = None
+    columns: dict[int, str] | None = None
+    for table in tables:
+        rows = [tuple(c or "" for c in r) for r in table.rows]
+        start = 0
+        for i, row in enumerate(rows[:3]):
+            cols = _header_from_cells(row, keywords)
+            if cols:
+                columns, start = cols, i + 1
+                if result is None:
+                    result = TableResult(source=table.source)
+                break
+        else:
+            if result is None:
+                continue
+        assert columns is not None and result is not None
+        for row in rows[start:]:
+            name = " ".join(row[i] for i, k in columns.items() if k == "name")
+            texts = {k: re.sub(r"\s+", " ", row[i]) for i, k in columns.items() if k != "name" and i < len(row)}
+            if _is_total(name, keywords):
+                amount, quality, _ = _parse_cell(texts.get("premium", "") or next(
+                    (t for t in reversed(row) if t.strip()), ""))
+                result.total, result.total_quality = amount, quality * table.score
+                return result
+            parsed = _row_from_cells(name, texts, table.page, table.score)
+            if parsed:
+                result.rows.append(parsed)
+                result.pages.add(table.page)
+    return result if result and result.rows else None
+
+
+def _header_from_cells(row: Sequence[str], keywords: ColumnKeywords) -> dict[int, str] | None:
+    columns: dict[int, str] = {}
+    for i, cell in enumerate(row):
+        folded = _norm(cell)
+        for kind, phrases in keywords.kinds().items():
+            if kind not in columns.values() and any(folded == _norm(p) for p in phrases):
+                columns[i] = kind
+                break
+    kinds = set(columns.values())
+    return columns if "name" in kinds and len(kinds & set(NUMERIC_KINDS)) >= 2 else None

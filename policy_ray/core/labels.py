@@ -1,0 +1,153 @@
+"""Finding labelled values on a page: "Policy Number: X", "Policy No." [gap] "X", or a box label with
+its value underneath. Pure functions over lines of positioned words."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
+from functools import lru_cache
+
+from policy_ray.core.layout import Line, Segment, overlaps
+
+
+@dataclass(frozen=True)
+class LabelHit:
+    label: str
+    value: str
+    placement: str  # "inline" | "right" | "below"
+    page: int
+    conf: float  # recognition confidence of the value's words (1.0 for a text layer)
+    top: float
+
+
+@lru_cache(maxsize=512)
+def label_regex(label: str) -> re.Pattern[str]:
+    words = [re.escape(w) for w in label.split()]
+    body = r"\s*".join(words) if len(words) == 1 else r"\s+".join(words)
+    # A label starts its segment and ends at a word boundary, optionally followed by ':' '#' or '.'.
+    # A label that ends in punctuation ("Policy #") may have its value glued on ("Policy #BWS-1").
+    boundary = "" if not label[-1:].isalnum() else "(?![A-Za-z0-9])"
+    return re.compile(rf"(?i)^\s*{body}{boundary}\s*[:#.]?\s*")
+
+
+def _strip_other_labels(value: str, stop_labels: Sequence[str]) -> str:
+    """Cut the value where another field's label begins ("X   Named Insured: Y" -> "X")."""
+    cut = len(value)
+    for label in stop_labels:
+        body = r"\s+".join(re.escape(w) for w in label.split())
+        m = re.search(rf"(?i)(?<![A-Za-z]){body}\s*[:#]", value)
+        if m and m.start() > 0:
+            cut = min(cut, m.start())
+    return value[:cut].strip(" :;,")
+
+
+def find_label_values(
+    lines: Sequence[Line],
+    labels: Iterable[str],
+    *,
+    stop_labels: Sequence[str] = (),
+    whole_line: bool = False,
+    page_width: float = 612.0,
+    accept: Callable[[str], bool] = bool,
+) -> list[LabelHit]:
+    """Every place one of `labels` (longest first) starts a segment, with the value it introduces.
+
+    A label's value is looked for inline, then in the next cell, then under the label; the first
+    place whose text `accept`s (parses as the field's type) wins.
+    """
+    own = {lab.casefold() for lab in labels}
+    ordered = sorted(own | {lab.casefold() for lab in stop_labels}, key=len, reverse=True)
+    hits: list[LabelHit] = []
+    for index, line in enumerate(lines):
+        for seg_index, segment in enumerate(line.segments):
+            for label in ordered:
+                m = label_regex(label).match(segment.text)
+                if not m:
+                    continue
+                if label not in own:
+                    break  # a longer label of another field starts here ("Insured Mailing Address")
+                hit = next((h for h in _values_for(lines, index, seg_index, segment, m.end(), label, stop_labels,
+                                                   whole_line, page_width) if accept(h.value)), None)
+                if hit:
+                    hits.append(hit)
+                break
+    return hits
+
+
+def _values_for(
+    lines: Sequence[Line],
+    index: int,
+    seg_index: int,
+    segment: Segment,
+    label_end: int,
+    label: str,
+    stop_labels: Sequence[str],
+    whole_line: bool,
+    page_width: float,
+) -> Iterator[LabelHit]:
+    line = lines[index]
+    inline = segment.text[label_end:].strip()
+    rest = line.segments[seg_index + 1:]
+    if whole_line and rest:
+        # A period's two dates may sit in separate cells; stop at the next label on the line.
+        tail = []
+        for seg in rest:
+            if any(label_regex(lab).match(seg.text) for lab in stop_labels):
+                break
+            tail.append(seg.text)
+        inline = " ".join([inline, *tail]).strip()
+    separated = segment.text[:label_end].rstrip()[-1:] in (":", "#", ".")
+    if inline and not separated and not inline[:1].isupper() and not inline[:1].isdigit():
+        return  # "the Named Insured shown above": the words of a label inside prose
+    if inline:
+        value = _strip_other_labels(inline, stop_labels)
+        if value:
+            yield LabelHit(label, value, "inline", line.page, _conf_of(segment, rest), line.top)
+    below = _value_below(lines, index, segment, label, stop_labels)
+    if rest and rest[0].x0 - segment.x1 < 0.4 * page_width:
+        nxt = rest[0]
+        # In a row of box captions ("Insured Name   Producing Broker"), the neighbour is another
+        # caption, not a value: both have their values underneath.
+        header_row = (not separated and below is not None and not any(c.isdigit() for c in nxt.text)
+                      and _value_below(lines, index, nxt, "", stop_labels) is not None)
+        value = _strip_other_labels(nxt.text, stop_labels)
+        if value and not header_row and not _looks_like_label(value, stop_labels):
+            placement = "right" if separated else "right_unseparated"
+            yield LabelHit(label, value, placement, line.page, nxt.conf, line.top)
+    if below is not None:
+        yield below
+
+
+def _value_below(
+    lines: Sequence[Line], index: int, label_seg: Segment, label: str, stop_labels: Sequence[str]
+) -> LabelHit | None:
+    line = lines[index]
+    reach = 2.6 * max(line.height, 6.0)
+    for below in lines[index + 1:index + 4]:
+        if below.page != line.page or below.top - line.bottom > reach:
+            return None
+        for seg in below.segments:
+            # The value sits under the label: starts near the label's left edge and overlaps it.
+            # Directly under the label, or indented a little to its right (form boxes).
+            aligned = abs(seg.x0 - label_seg.x0) <= max(12.0, 1.5 * line.height)
+            indented = label_seg.x0 <= seg.x0 <= label_seg.x1 + 40.0
+            if (aligned and overlaps(seg.x0, seg.x1, label_seg.x0, label_seg.x1) > 0) or indented:
+                if _looks_like_label(seg.text, stop_labels):
+                    return None
+                value = _strip_other_labels(seg.text, stop_labels)
+                return LabelHit(label, value, "below", line.page, seg.conf, below.top) if value else None
+    return None
+
+
+def _looks_like_label(text: str, stop_labels: Sequence[str]) -> bool:
+    """A caption, not a value: a known label with at most a letter or punctuation after it ('INSURER B :')."""
+    for label in stop_labels:
+        m = label_regex(label).match(text)
+        if m and len(text[m.end():].strip(" :#.")) <= 1:
+            return True
+    return False
+
+
+def _conf_of(segment: Segment, rest: Sequence[Segment]) -> float:
+    return min([segment.conf, *(s.conf for s in rest)])

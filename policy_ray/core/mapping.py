@@ -1,0 +1,298 @@
+"""Raw extraction -> normalized policy record with per-field confidence.
+
+One mapping for every source: pdfplumber words and OCR words both arrive as positioned words, so a
+template written once serves scanned and digital documents alike. The recipe:
+
+    lines -> template match -> labelled fields -> coverage schedule -> cross-field checks -> record
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from datetime import date
+from decimal import Decimal
+from typing import Any
+
+from policy_ray.core import certificate
+from policy_ray.core.confidence import CONFLICT_FACTOR, EVIDENCE_BASE, check_term, premiums_agree, scale
+from policy_ray.core.coverage_table import (
+    ColumnKeywords,
+    TableResult,
+    parse_table_from_cells,
+    parse_table_from_lines,
+)
+from policy_ray.core.labels import LabelHit, find_label_values
+from policy_ray.core.layout import Line, page_lines
+from policy_ray.core.models import Coverage, MappedDocument, PolicyRecord, RawExtraction
+from policy_ray.core.templates import GENERIC_TEMPLATE_ID, Template, TemplateRegistry
+from policy_ray.core.values import (
+    clean_name,
+    clean_policy_number,
+    detect_currency,
+    find_dates,
+    parse_date,
+    parse_money,
+)
+
+LABELLED_FIELDS = ("policy_number", "insured_name", "effective_date", "expiration_date", "total_premium",
+                   "carrier_name", "policy_period")
+
+
+VALUE_CHECKS: dict[str, Callable[[str], bool]] = {
+    "policy_number": lambda v: clean_policy_number(v) is not None,
+    "insured_name": lambda v: clean_name(v) is not None,
+    "carrier_name": lambda v: clean_name(v) is not None,
+    "effective_date": lambda v: bool(find_dates(v)),
+    "expiration_date": lambda v: bool(find_dates(v)),
+    "policy_period": lambda v: len(find_dates(v)) >= 2,
+    "total_premium": lambda v: parse_money(v) is not None,
+}
+
+
+@dataclass
+class Candidate:
+    value: Any
+    confidence: float
+    evidence: str
+
+
+@dataclass
+class FieldVotes:
+    """All candidate values for one field; the best wins, a strong disagreement lowers confidence."""
+
+    candidates: list[Candidate] = field(default_factory=list)
+
+    def add(self, value: Any, confidence: float, evidence: str) -> None:
+        if value is not None and confidence > 0:
+            self.candidates.append(Candidate(value, confidence, evidence))
+
+    def best(self) -> Candidate | None:
+        if not self.candidates:
+            return None
+        ranked = sorted(self.candidates, key=lambda c: -c.confidence)
+        top = ranked[0]
+        rivals = [c for c in ranked[1:] if c.value != top.value and c.confidence >= top.confidence - 0.08]
+        if rivals:
+            return Candidate(top.value, scale(top.confidence, CONFLICT_FACTOR),
+                             f"{top.evidence}; conflicts with {rivals[0].evidence}")
+        return top
+
+
+@dataclass(frozen=True)
+class MappingConfig:
+    registry: TemplateRegistry
+    columns: ColumnKeywords
+    carrier_keywords: tuple[str, ...]
+    carrier_exclude: tuple[str, ...]
+
+
+def map_document(raw: RawExtraction, config: MappingConfig) -> MappedDocument:
+    pages = [page_lines(p) for p in raw.pages]
+    lines = [line for page in pages for line in page]
+    text = "\n".join(line.text for line in lines)
+    form = dict(raw.form_fields)
+    template = config.registry.match(text, form.keys())
+    if template is not None and template.kind == "acroform":
+        return certificate.map_form(form, template, certificate_text=text)
+    if template is not None and template.options.get("mode") == "certificate":
+        return certificate.map_text(pages, template)
+    return _map_declarations(raw, pages, lines, text, template, config)
+
+
+def _map_declarations(
+    raw: RawExtraction,
+    pages: Sequence[Sequence[Line]],
+    lines: Sequence[Line],
+    text: str,
+    template: Template | None,
+    config: MappingConfig,
+) -> MappedDocument:
+    votes: dict[str, FieldVotes] = {name: FieldVotes() for name in LABELLED_FIELDS}
+    all_labels = [lab for labs in config.registry.generic_labels.values() for lab in labs]
+    all_labels += config.registry.other_labels
+    if template is not None:
+        all_labels += [lab for rule in template.fields.values() for lab in rule.labels]
+    width = raw.pages[0].width if raw.pages else 612.0
+    label_hits = 0
+
+    for name in LABELLED_FIELDS:
+        sources: list[tuple[str, Sequence[str]]] = []
+        if template is not None and name in template.fields:
+            sources.append(("template_label", template.fields[name].labels))
+        sources.append(("generic_label", config.registry.generic_labels.get(name, ())))
+        for evidence_kind, labels in sources:
+            hits = find_label_values(lines, labels, stop_labels=all_labels, page_width=width,
+                                     whole_line=name in ("policy_period", "effective_date", "expiration_date"),
+                                     accept=VALUE_CHECKS[name])
+            label_hits += len(hits)
+            for hit in hits:
+                _vote(votes, name, hit, evidence_kind, template)
+
+    if template is not None and template.carrier_name:
+        votes["carrier_name"].add(template.carrier_name, EVIDENCE_BASE["template_constant"],
+                                  f"template:{template.id}")
+    elif not votes["carrier_name"].candidates:
+        heading = _carrier_from_heading(pages, config)
+        if heading:
+            votes["carrier_name"].add(heading[0], heading[1], "heading:page1")
+
+    table = _coverage_table(raw, pages, config)
+    return _assemble(votes, table, template, text, label_hits)
+
+
+def _vote(votes: dict[str, FieldVotes], name: str, hit: LabelHit, evidence_kind: str,
+          template: Template | None) -> None:
+    base = EVIDENCE_BASE[evidence_kind]
+    if hit.placement == "below" and evidence_kind == "generic_label":
+        base = EVIDENCE_BASE["generic_label_below"]
+    elif hit.placement == "right_unseparated":
+        base *= 0.92  # "Label   Value" with no colon: could be two captions side by side
+    if hit.page > 1:
+        base *= 0.9  # fields live on the first pages; a later hit is more likely policy wording
+    where = f"{evidence_kind}:{hit.label}@p{hit.page}/{hit.placement}"
+    if name == "policy_number":
+        number = clean_policy_number(hit.value)
+        if number is None:
+            return
+        rule = template.fields.get(name) if template else None
+        shape = 1.0
+        if rule and rule.pattern is not None:
+            shape = 1.0 if rule.pattern.fullmatch(number) else 0.5  # a template knows its numbers' shape
+        votes[name].add(number, scale(base, hit.conf, shape), where)
+    elif name in ("insured_name", "carrier_name"):
+        value = clean_name(hit.value)
+        if value:
+            votes[name].add(value, scale(base, hit.conf), where)
+    elif name in ("effective_date", "expiration_date"):
+        dates = find_dates(hit.value)
+        if dates:  # the first date after the label; a second one would be the other end of a range
+            votes[name].add(dates[0].value, scale(base, hit.conf, dates[0].quality, 1.0 if len(dates) == 1 else 0.97),
+                            where)
+    elif name == "policy_period":
+        dates = find_dates(hit.value)
+        if len(dates) >= 2:
+            q = scale(base, hit.conf, min(dates[0].quality, dates[1].quality))
+            votes["effective_date"].add(dates[0].value, q, where)
+            votes["expiration_date"].add(dates[1].value, q, where)
+    elif name == "total_premium":
+        money = parse_money(hit.value)
+        if money is not None:
+            votes[name].add(money.amount, scale(base, hit.conf, money.quality), where)
+
+
+def _carrier_from_heading(pages: Sequence[Sequence[Line]], config: MappingConfig) -> tuple[str, float] | None:
+    """The largest line near the top of page 1 that names an insurer (not an agency)."""
+    if not pages or not pages[0]:
+        return None
+    first = pages[0]
+    top_limit = first[0].top + 0.3 * max(line.bottom for line in first)
+    candidates = [line for line in first if line.top <= top_limit]
+    if not candidates:
+        return None
+    tallest = max(line.height for line in candidates)
+    for line in sorted(candidates, key=lambda ln: -ln.height):
+        for segment in line.segments:
+            folded = segment.text.casefold()
+            if any(k in folded.split() or k in folded for k in config.carrier_keywords) and not any(
+                x in folded for x in config.carrier_exclude
+            ):
+                name = clean_name(segment.text)
+                if name:
+                    quality = 1.0 if line.height >= tallest - 0.5 else 0.85
+                    return name, scale(EVIDENCE_BASE["heading"], quality, segment.conf)
+    return None
+
+
+def _coverage_table(raw: RawExtraction, pages: Sequence[Sequence[Line]], config: MappingConfig) -> TableResult | None:
+    from_words = parse_table_from_lines(pages, config.columns)
+    grids = [t for p in raw.pages for t in p.tables]
+    # Each extractor is a separate opinion: never merge pdfplumber's and camelot's copies of one table.
+    from_cells = [parse_table_from_cells([t for t in grids if t.source == source], config.columns)
+                  for source in sorted({t.source for t in grids})]
+    candidates = [c for c in (from_words, *from_cells) if c is not None]
+    if not candidates:
+        return None
+
+    def rank(t: TableResult) -> tuple[int, int, float]:
+        agrees = premiums_agree(t.total, t.premiums)
+        return (1 if agrees else 0, len(t.rows), 1.0 if t.source == "words" else 0.9)
+
+    return max(candidates, key=rank)
+
+
+def _assemble(votes: dict[str, FieldVotes], table: TableResult | None, template: Template | None, text: str,
+              label_hits: int) -> MappedDocument:
+    chosen = {name: votes[name].best() for name in votes}
+    conf: dict[str, float] = {n: (c.confidence if c else 0.0) for n, c in chosen.items() if n != "policy_period"}
+    evidence = {n: c.evidence for n, c in chosen.items() if c is not None}
+    errors: list[str] = []
+
+    coverages: tuple[Coverage, ...] = ()
+    total = chosen["total_premium"].value if chosen["total_premium"] else None
+    if table is not None:
+        coverages = tuple(r.coverage for r in table.rows)
+        row_quality = min(r.quality for r in table.rows)
+        conf["coverages"] = scale(EVIDENCE_BASE["table"], row_quality)
+        evidence["coverages"] = f"table:{table.source}@p{','.join(str(p) for p in sorted(table.pages))}"
+        if table.total is not None:
+            if total is None or total == table.total:
+                conf["total_premium"] = max(conf.get("total_premium", 0.0),
+                                            scale(EVIDENCE_BASE["table"], table.total_quality))
+                total = table.total
+            else:
+                conf["total_premium"] = scale(conf.get("total_premium", 0.0), CONFLICT_FACTOR)
+        agrees = premiums_agree(total, table.premiums)
+        if agrees is True:
+            # Independent evidence: the printed total is the sum of the printed premiums.
+            conf["total_premium"] = max(conf.get("total_premium", 0.0), 0.99)
+            conf["coverages"] = max(conf["coverages"], 0.97)
+        elif agrees is False:
+            conf["total_premium"] = scale(conf.get("total_premium", 0.0), 0.7)
+            conf["coverages"] = scale(conf["coverages"], 0.7)
+            errors.append("total_premium: coverage premiums do not add up to the total")
+
+    effective = chosen["effective_date"].value if chosen["effective_date"] else None
+    expiration = chosen["expiration_date"].value if chosen["expiration_date"] else None
+    term_error = check_term(effective, expiration)
+    if term_error:
+        errors.append(term_error)
+        conf["effective_date"] = scale(conf["effective_date"], 0.3)
+        conf["expiration_date"] = scale(conf["expiration_date"], 0.3)
+
+    currency = (template.currency if template and template.currency else None) or detect_currency(text)
+    if table is not None and table.currency:
+        currency = table.currency
+    conf["currency"] = 0.97 if currency else 0.0
+
+    record = PolicyRecord(
+        document_type=template.document_type if template else "declarations",
+        template_id=template.id if template else GENERIC_TEMPLATE_ID,
+        template_version=template.version if template else "",
+        carrier_name=_value(chosen["carrier_name"]),
+        policy_number=_value(chosen["policy_number"]),
+        insured_name=_value(chosen["insured_name"]),
+        effective_date=_as_date(effective),
+        expiration_date=_as_date(expiration),
+        total_premium=total if isinstance(total, Decimal) else None,
+        currency=currency,
+        coverages=coverages,
+    )
+    return MappedDocument(
+        record=record,
+        field_confidence=conf,
+        evidence=evidence,
+        validation_errors=tuple(errors),
+        recognized=template is not None or label_hits > 0,
+    )
+
+
+def _value(candidate: Candidate | None) -> Any:
+    return candidate.value if candidate else None
+
+
+def _as_date(value: Any) -> date | None:
+    return value if isinstance(value, date) else None
+
+
+__all__ = ["MappingConfig", "map_document", "parse_date"]

@@ -1,0 +1,209 @@
+"""Parsers for the value types on a policy: dates, money, policy numbers, names.
+
+Each parser is strict: it returns None rather than guess, because accepting a wrong value is worse
+than dead-lettering a right one. A parse also reports how unambiguous it was (a quality in (0, 1]).
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass
+from datetime import date
+from decimal import Decimal, InvalidOperation
+
+_MONTHS = {
+    name: i
+    for i, names in enumerate(
+        [
+            ("january", "jan"), ("february", "feb"), ("march", "mar"), ("april", "apr"), ("may",),
+            ("june", "jun"), ("july", "jul"), ("august", "aug"), ("september", "sep", "sept"),
+            ("october", "oct"), ("november", "nov"), ("december", "dec"),
+        ],
+        start=1,
+    )
+    for name in names
+}
+_MONTH_RE = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"  # noqa: E501
+
+# Order matters: ISO first (never ambiguous), then US numeric, then written months.
+DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
+    ("iso", re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")),
+    ("us_slash", re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})(?![\d/])")),
+    ("us_dash", re.compile(r"(?<![\d-])(\d{1,2})-(\d{1,2})-(\d{4})(?![\d-])")),
+    ("dotted_dmy", re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{4})(?![\d.])")),
+    ("month_day_year", re.compile(rf"(?i)\b({_MONTH_RE})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b")),
+    ("day_month_year", re.compile(rf"(?i)\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE}),?\s+(\d{{4}})\b")),
+)
+
+MIN_YEAR, MAX_YEAR = 1990, 2100
+
+
+@dataclass(frozen=True)
+class ParsedDate:
+    value: date
+    start: int
+    end: int
+    quality: float
+
+
+def _make_date(year: int, month: int, day: int) -> date | None:
+    if not MIN_YEAR <= year <= MAX_YEAR:
+        return None
+    try:
+        return date(year, month, day)
+    except ValueError:
+        return None
+
+
+def find_dates(text: str) -> list[ParsedDate]:
+    """All unambiguous dates in text, left to right."""
+    found: list[ParsedDate] = []
+    taken: list[tuple[int, int]] = []
+    for kind, pattern in DATE_PATTERNS:
+        for m in pattern.finditer(text):
+            if any(s < m.end() and m.start() < e for s, e in taken):
+                continue
+            parsed = _date_from_match(kind, m)
+            if parsed is None:
+                continue
+            value, quality = parsed
+            found.append(ParsedDate(value, m.start(), m.end(), quality))
+            taken.append((m.start(), m.end()))
+    return sorted(found, key=lambda d: d.start)
+
+
+def _date_from_match(kind: str, m: re.Match[str]) -> tuple[date, float] | None:
+    g = m.groups()
+    if kind == "iso":
+        d = _make_date(int(g[0]), int(g[1]), int(g[2]))
+        return (d, 1.0) if d else None
+    if kind in ("us_slash", "us_dash"):
+        year = int(g[2])
+        quality = 0.97
+        if len(g[2]) == 2:
+            year += 2000
+            quality = 0.85  # two-digit years are a guess at the century
+        d = _make_date(year, int(g[0]), int(g[1]))
+        return (d, quality) if d else None
+    if kind == "dotted_dmy":
+        d = _make_date(int(g[2]), int(g[1]), int(g[0]))
+        return (d, 0.9) if d else None
+    if kind == "month_day_year":
+        month = _MONTHS.get(g[0].lower().rstrip("."))
+        d = _make_date(int(g[2]), month, int(g[1])) if month else None
+        return (d, 1.0) if d else None
+    if kind == "day_month_year":
+        month = _MONTHS.get(g[1].lower().rstrip("."))
+        d = _make_date(int(g[2]), month, int(g[0])) if month else None
+        return (d, 1.0) if d else None
+    return None
+
+
+def parse_date(text: str) -> ParsedDate | None:
+    """The single date in text; None when there is none or more than one (ambiguous)."""
+    dates = find_dates(text)
+    return dates[0] if len(dates) == 1 else None
+
+
+# ---- money -------------------------------------------------------------------------------------------
+
+_CURRENCY_MARKERS: tuple[tuple[str, str], ...] = (
+    ("USD", "USD"), ("US$", "USD"), ("$", "USD"), ("EUR", "EUR"), ("€", "EUR"), ("GBP", "GBP"),
+    ("£", "GBP"), ("CAD", "CAD"), ("C$", "CAD"),
+)
+_MONEY_RE = re.compile(
+    r"(?P<cur>USD|US\$|C\$|CAD|EUR|GBP|\$|€|£)?\s*"
+    r"(?<![\d/.,])(?P<num>\(?-?\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?\)?|\(?-?\d+(?:\.\d{1,2})?\)?)"
+    r"(?![\d,])(?!\s*%)(?![/.-]\d)"
+)
+_NONE_WORDS = re.compile(r"(?i)^\s*(n/?a|none|nil|not covered|excluded|included|incl\.?|-+|—)\s*$")
+
+
+@dataclass(frozen=True)
+class ParsedMoney:
+    amount: Decimal
+    currency: str | None
+    quality: float
+
+
+def parse_money(text: str) -> ParsedMoney | None:
+    """A single amount from a cell or value string ("$1,234.50", "USD 5,000", "1,000,000")."""
+    s = text.strip()
+    if not s:
+        return None
+    matches = list(_MONEY_RE.finditer(s))
+    if len(matches) != 1:
+        return None
+    m = matches[0]
+    leftover = (s[: m.start()] + s[m.end():]).strip(" .:*")
+    # Words around the number ("per occurrence") are fine in limit cells, but not letters glued on.
+    if leftover and re.search(r"[A-Za-z]\d|\d[A-Za-z]", s):
+        return None
+    raw = m.group("num")
+    negative = (raw.startswith("(") and raw.endswith(")")) or raw.startswith("-")
+    digits = raw.strip("()-").replace(",", "")
+    try:
+        amount = Decimal(digits).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return None
+    if negative:
+        amount = -amount
+    cur = m.group("cur")
+    currency = next((c for marker, c in _CURRENCY_MARKERS if cur == marker), None) if cur else None
+    grouped = "," in raw or "." in raw
+    quality = 1.0 if (cur or grouped) else 0.85  # a bare "12" could be anything
+    return ParsedMoney(amount, currency, quality)
+
+
+def is_none_marker(text: str) -> bool:
+    """Cells that state an explicit absence ("N/A", "None", "Included")."""
+    return bool(_NONE_WORDS.match(text))
+
+
+def detect_currency(text: str) -> str | None:
+    for marker, code in _CURRENCY_MARKERS:
+        if marker in ("$",):
+            if re.search(r"(?<![A-Z])\$\s?\d", text):
+                return code
+        elif re.search(rf"(?<![A-Za-z]){re.escape(marker)}(?![A-Za-z])", text):
+            return code
+    return None
+
+
+# ---- identifiers and names ---------------------------------------------------------------------------
+
+_POLICY_NUMBER_RE = re.compile(r"^[A-Z0-9][A-Z0-9\-/. ]{2,28}[A-Z0-9]$")
+_PHONE_RE = re.compile(r"^\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}$")
+
+
+def clean_policy_number(text: str) -> str | None:
+    """A policy number as printed, or None when the text cannot be one."""
+    candidate = re.sub(r"\s+", " ", text.strip().strip(":#").strip()).upper()
+    if not _POLICY_NUMBER_RE.match(candidate):
+        return None
+    if not re.search(r"\d", candidate) or sum(c.isdigit() for c in candidate) < 3:
+        return None
+    if find_dates(candidate) or _PHONE_RE.match(candidate):
+        return None
+    if len(candidate.split(" ")) > 3:  # sentences are not identifiers
+        return None
+    return candidate
+
+
+_NAME_STOPWORDS = re.compile(
+    r"(?i)^(policy|number|no\.?|insured|named|date|effective|expiration|period|from|to|premium|total|"
+    r"address|coverage|limit|deductible|see|n/a|none)$"
+)
+
+
+def clean_name(text: str) -> str | None:
+    """An insured or carrier name: letters required, labels and stray punctuation refused."""
+    candidate = re.sub(r"\s+", " ", text.strip(" :;,-")).strip()
+    if len(candidate) < 2 or not re.search(r"[A-Za-z]{2}", candidate):
+        return None
+    words = candidate.split(" ")
+    if all(_NAME_STOPWORDS.match(w) for w in words):
+        return None
+    if find_dates(candidate):
+        return None
+    return candidate

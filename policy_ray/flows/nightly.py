@@ -1,0 +1,239 @@
+"""The nightly ingestion job, as a recipe:
+
+    connect -> load versioned data -> open the lake -> resume the batch -> plan (list, hash, dedupe)
+    -> extractor pool -> micro-batch commits -> close the batch -> summary
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import hashlib
+import json
+import sys
+import time
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import date
+from typing import Any
+
+from policy_ray import __version__, logs
+from policy_ray.actors import runtime
+from policy_ray.actors.pool import PoolPolicy, RecyclingActorPool
+from policy_ray.adapters.lake import Lake, count_by
+from policy_ray.adapters.source import DocumentSource, SourceFile
+from policy_ray.config import PipelineData, Settings, load_pipeline_data
+from policy_ray.core.identity import idempotency_key, sha256_hex
+from policy_ray.core.outcomes import DocumentResult, DocumentTask
+from policy_ray.core.rows import COMMITTED, DEAD_LETTERED
+from policy_ray.errors import Failure, FailureCategory, PolicyRayError
+from policy_ray.flows.committer import BatchState, MicroBatchCommitter
+
+
+@dataclass(frozen=True)
+class NightRequest:
+    input_uri: str
+    lake_uri: str
+    batch_date: date
+    batch_id: str | None = None
+    address: str | None = None
+    progress: bool | None = None  # None: a progress bar when stderr is a terminal
+
+
+@dataclass
+class NightSummary:
+    batch_id: str
+    batch_date: date
+    listed: int = 0
+    processed: int = 0
+    already_done: int = 0
+    accepted: int = 0
+    dead_lettered: int = 0
+    duplicates: int = 0
+    dead_letter_categories: dict[str, int] = field(default_factory=dict)
+    routes: dict[str, int] = field(default_factory=dict)
+    seconds: float = 0.0
+    documents_per_second: float = 0.0
+    commits: int = 0
+    commit_seconds: float = 0.0
+    pool: dict[str, Any] = field(default_factory=dict)
+
+    def as_dict(self) -> dict[str, Any]:
+        out = dataclasses.asdict(self)
+        out["batch_date"] = self.batch_date.isoformat()
+        return out
+
+    def render(self) -> str:
+        lines = [
+            f"batch {self.batch_id} ({self.batch_date.isoformat()})",
+            f"  listed {self.listed}: accepted {self.accepted}, dead-lettered {self.dead_lettered}, "
+            f"duplicates {self.duplicates} (this run processed {self.processed}, "
+            f"{self.already_done} already done by an earlier run)",
+            f"  {self.documents_per_second:.2f} documents/s over {self.seconds:.1f}s; "
+            f"{self.commits} commits ({self.commit_seconds:.1f}s)",
+        ]
+        if self.routes:
+            lines.append("  routes: " + ", ".join(f"{k}={v}" for k, v in sorted(self.routes.items())))
+        if self.dead_letter_categories:
+            lines.append("  dead letters: " + ", ".join(
+                f"{k}={v}" for k, v in sorted(self.dead_letter_categories.items())))
+        lines.append(f"  pool: {json.dumps(self.pool, sort_keys=True)}")
+        return "\n".join(lines)
+
+
+def batch_id_for(batch_date: date, input_uri: str) -> str:
+    """Deterministic: the same night from the same place is the same batch, however often it runs."""
+    where = hashlib.sha256(input_uri.rstrip("/").encode()).hexdigest()[:8]
+    return f"{batch_date.isoformat()}-{where}"
+
+
+def run_night(request: NightRequest, settings: Settings) -> NightSummary:
+    started = time.monotonic()
+    runtime.connect(request.address)
+    data = load_pipeline_data(settings)
+    source = DocumentSource(request.input_uri)
+    batch_id = request.batch_id or batch_id_for(request.batch_date, request.input_uri)
+    log = logs.logger.bind(batch_id=batch_id, stage="driver")
+    lake = Lake(request.lake_uri, storage_options=settings.storage_options)
+    lake.ensure_tables()
+    state = BatchState.load(lake, batch_id)
+    run_count = _mark_running(lake, request, batch_id, data)
+    log.info("night started", input=request.input_uri, lake=request.lake_uri, run=run_count,
+             resumed_documents=len(state.ledger))
+
+    metadata = {"batch_id": batch_id, "code_version": __version__, "run": str(run_count), **data.versions}
+    committer = MicroBatchCommitter(lake, batch_id, state, every_docs=settings.commit_every_docs,
+                                    interval_s=settings.commit_interval_s, metadata=metadata)
+    summary = NightSummary(batch_id=batch_id, batch_date=request.batch_date)
+    pool = RecyclingActorPool(
+        runtime.extractor_factory(settings, data, ocr_available=False),
+        PoolPolicy(size=settings.extractors, max_calls=settings.max_calls,
+                   rss_limit_mb=settings.rss_recycle_fraction * settings.memory_ceiling_mb,
+                   deadline_s=settings.document_deadline_s, max_attempts=settings.max_attempts),
+    )
+    progress = _progress(request.progress)
+
+    def on_result(result: DocumentResult) -> None:
+        summary.processed += 1
+        committer.add(result)
+        _log_outcome(result)
+        progress.update(1)
+
+    tasks = plan_tasks(source, state, committer, batch_id, request.batch_date, summary, progress)
+    try:
+        pool.run(tasks, on_result)
+        committer.flush()
+    finally:
+        progress.close()
+    summary.pool = pool.stats.as_dict()
+    summary.commits, summary.commit_seconds = committer.commits, round(committer.commit_seconds, 2)
+    summary.seconds = round(time.monotonic() - started, 2)
+    summary.documents_per_second = round(summary.processed / summary.seconds, 3) if summary.seconds else 0.0
+    _close_batch(lake, request, batch_id, run_count, data, summary)
+    log.info("night finished", **{k: v for k, v in summary.as_dict().items() if k != "pool"})
+    return summary
+
+
+def plan_tasks(source: DocumentSource, state: BatchState, committer: MicroBatchCommitter, batch_id: str,
+               batch_date: date, summary: NightSummary, progress: Any) -> Iterator[DocumentTask]:
+    """Stream the listing: skip what this batch already recorded, record duplicates, yield the rest."""
+    seen: dict[str, str] = {sha: key for sha, key in state.ledger.values()}
+    for file in source.list():
+        summary.listed += 1
+        if file.uri in state.ledger:
+            summary.already_done += 1
+            progress.update(1)
+            continue
+        task = _task_for(source, file, batch_id, batch_date, committer)
+        if task is None:
+            progress.update(1)
+            continue
+        own_key = task.idempotency_key
+        if state.committed_elsewhere.get(task.doc_sha256) == own_key or own_key in state.keys["dead_letters"]:
+            # Committed by a run of this batch that died before its ledger rows: roll forward, don't redo.
+            committer.add_ledger_only(task, COMMITTED if own_key in state.keys["policies"] else DEAD_LETTERED)
+            seen.setdefault(task.doc_sha256, own_key)
+            progress.update(1)
+            continue
+        earlier = state.committed_elsewhere.get(task.doc_sha256) or seen.get(task.doc_sha256)
+        if earlier is not None:
+            committer.add_duplicate(task, earlier)
+            progress.update(1)
+            continue
+        seen[task.doc_sha256] = own_key
+        yield task
+
+
+def _task_for(source: DocumentSource, file: SourceFile, batch_id: str, batch_date: date,
+              committer: MicroBatchCommitter) -> DocumentTask | None:
+    try:
+        sha = source.sha256(file.uri)
+    except PolicyRayError as exc:
+        # No bytes, no content hash: key the dead letter on the location so it is still recorded once.
+        sha = sha256_hex(f"unreadable:{file.uri}".encode())
+        task = DocumentTask(file.uri, sha, file.size, batch_id, batch_date, idempotency_key(sha, batch_id))
+        committer.add(DocumentResult(task=task, status="dead_letter",
+                                     failure=Failure.from_exception(exc, stage="hash", component="driver")))
+        return None
+    return DocumentTask(source_uri=file.uri, doc_sha256=sha, size_bytes=file.size, batch_id=batch_id,
+                        batch_date=batch_date, idempotency_key=idempotency_key(sha, batch_id))
+
+
+def _log_outcome(result: DocumentResult) -> None:
+    task = result.task
+    worker = result.worker
+    logs.logger.bind(batch_id=task.batch_id, doc=task.short, stage="route", attempt=task.attempt,
+                     actor_id=worker.actor_id if worker else None, node=worker.node_id if worker else None).info(
+        "document routed", status=result.status, rule=result.routing_rule,
+        category=result.failure.category.value if result.failure else None,
+        confidence=round(result.confidence, 3), pages=result.page_count)
+
+
+def _progress(enabled: bool | None) -> Any:
+    from tqdm import tqdm
+
+    show = sys.stderr.isatty() if enabled is None else enabled
+    return tqdm(desc="documents", unit="doc", disable=not show, file=sys.stderr)
+
+
+def _mark_running(lake: Lake, request: NightRequest, batch_id: str, data: PipelineData) -> int:
+    previous = lake.batch_row(batch_id)
+    run_count = int(previous["run_count"]) + 1 if previous else 1
+    now = logs.now_utc()
+    row = {
+        "batch_id": batch_id, "batch_date": request.batch_date, "input_uri": request.input_uri,
+        "status": "running", "started_at": previous["started_at"] if previous else now, "finished_at": None,
+        "run_count": run_count, "listed": None, "accepted": None, "dead_lettered": None, "duplicates": None,
+        "sent_to_ocr": None, "dead_letter_categories": None, "code_version": __version__,
+        "routing_matrix_version": data.versions["routing_matrix_version"], "summary_json": None,
+    }
+    lake.upsert("batches", [row], key="batch_id",
+                metadata={"batch_id": batch_id, "event": "run_started", "run": str(run_count)})
+    return run_count
+
+
+def _close_batch(lake: Lake, request: NightRequest, batch_id: str, run_count: int, data: PipelineData,
+                 summary: NightSummary) -> None:
+    """Counts come from the tables, not from this run: a resumed night reports the whole night."""
+    ledger = lake.read("documents", ["disposition"], batch_id=batch_id)
+    dispositions = count_by(ledger, "disposition")
+    dead = lake.read("dead_letters", ["failure_category"], batch_id=batch_id)
+    categories = count_by(dead, "failure_category")
+    summary.accepted = dispositions.get(COMMITTED, 0)
+    summary.dead_lettered = dispositions.get(DEAD_LETTERED, 0)
+    summary.duplicates = dispositions.get("duplicate", 0)
+    summary.dead_letter_categories = categories
+    previous = lake.batch_row(batch_id)
+    row = {
+        "batch_id": batch_id, "batch_date": request.batch_date, "input_uri": request.input_uri,
+        "status": "completed", "started_at": previous["started_at"] if previous else logs.now_utc(),
+        "finished_at": logs.now_utc(), "run_count": run_count, "listed": summary.listed,
+        "accepted": summary.accepted, "dead_lettered": summary.dead_lettered, "duplicates": summary.duplicates,
+        "sent_to_ocr": 0, "dead_letter_categories": sorted(categories.items()), "code_version": __version__,
+        "routing_matrix_version": data.versions["routing_matrix_version"],
+        "summary_json": json.dumps(summary.as_dict(), sort_keys=True, default=str),
+    }
+    lake.upsert("batches", [row], key="batch_id",
+                metadata={"batch_id": batch_id, "event": "run_completed", "run": str(run_count)})
+
+
+__all__ = ["FailureCategory", "NightRequest", "NightSummary", "batch_id_for", "run_night"]

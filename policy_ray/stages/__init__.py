@@ -1,0 +1,1 @@
+"""Pipeline stages: plain typed classes that know nothing about Ray; actors wrap them."""

@@ -56,23 +56,30 @@ def find_label_values(
     A label's value is looked for inline, then in the next cell, then under the label; the first
     place whose text `accept`s (parses as the field's type) wins.
     """
-    own = {lab.casefold() for lab in labels}
-    ordered = sorted(own | {lab.casefold() for lab in stop_labels}, key=len, reverse=True)
+    own = frozenset(lab.casefold() for lab in labels)
+    combined, ordered = _combined_regex(own | frozenset(lab.casefold() for lab in stop_labels))
     hits: list[LabelHit] = []
     for index, line in enumerate(lines):
         for seg_index, segment in enumerate(line.segments):
-            for label in ordered:
-                m = label_regex(label).match(segment.text)
-                if not m:
-                    continue
-                if label not in own:
-                    break  # a longer label of another field starts here ("Insured Mailing Address")
-                hit = next((h for h in _values_for(lines, index, seg_index, segment, m.end(), label, stop_labels,
-                                                   whole_line, page_width) if accept(h.value)), None)
-                if hit:
-                    hits.append(hit)
-                break
+            m = combined.match(segment.text)
+            if not m or m.lastindex is None:
+                continue
+            label = ordered[m.lastindex - 1]
+            if label not in own:
+                continue  # a longer label of another field starts here ("Insured Mailing Address")
+            hit = next((h for h in _values_for(lines, index, seg_index, segment, m.end(), label, stop_labels,
+                                               whole_line, page_width) if accept(h.value)), None)
+            if hit:
+                hits.append(hit)
     return hits
+
+
+@lru_cache(maxsize=256)
+def _combined_regex(labels: frozenset[str]) -> tuple[re.Pattern[str], tuple[str, ...]]:
+    """One alternation of every label, longest first: a segment is matched once, not once per label."""
+    ordered = tuple(sorted(labels, key=lambda lab: (-len(lab), lab)))
+    parts = [f"({label_regex(lab).pattern.removeprefix('(?i)^')})" for lab in ordered]
+    return re.compile("(?i)^(?:" + "|".join(parts) + ")"), ordered
 
 
 def _values_for(

@@ -36,7 +36,8 @@ def read_truth(path: Path) -> list[dict[str, Any]]:
 
 
 @pytest.fixture(scope="session")
-def sample_night(tmp_path_factory: pytest.TempPathFactory, acord_form: Path | None) -> tuple[Path, list[dict[str, Any]]]:
+def sample_night(tmp_path_factory: pytest.TempPathFactory,
+                 acord_form: Path | None) -> tuple[Path, list[dict[str, Any]]]:
     from policy_ray.sample import generate_night
 
     out = tmp_path_factory.mktemp("night")

@@ -9,6 +9,7 @@ rest of the night never waits for it.
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
 import time
 from collections import Counter, deque
@@ -92,10 +93,8 @@ class RecyclingActorPool:
 
     def shutdown(self) -> None:
         for slot in self._slots:
-            try:
+            with contextlib.suppress(RayError):
                 ray.kill(slot.actor, no_restart=True)
-            except RayError:
-                pass
         self._slots = []
 
     # ---- the loop ------------------------------------------------------------------------------------
@@ -192,8 +191,8 @@ class RecyclingActorPool:
             return
         self.stats.poison += 1
         history = ", ".join(f.category.value for f in (*task.failures, failure))
-        poison = Failure(category=failure.category, stage=failure.stage, component=self.kind,
-                         message=f"poison document: {task.attempt} attempts failed ({history}); last: {failure.message}",
+        message = f"poison document: {task.attempt} attempts failed ({history}); last: {failure.message}"
+        poison = Failure(category=failure.category, stage=failure.stage, component=self.kind, message=message,
                          stack_trace=failure.stack_trace, retryable=False)
         log.error("poison document sent to the dead-letter queue", category=failure.category.value)
         final = dataclasses.replace(task, failures=(*task.failures, failure))

@@ -12,7 +12,7 @@ def form_field_values(data: bytes) -> dict[str, str]:
     """Non-empty text field values by full field name; empty when the PDF has no usable form."""
     try:
         reader = PdfReader(io.BytesIO(data))
-        if "/AcroForm" not in reader.trailer["/Root"]:
+        if "/AcroForm" not in reader.root_object:
             return {}
         fields = reader.get_form_text_fields() or {}
     except (PyPdfError, KeyError, ValueError, TypeError, AttributeError, RecursionError):

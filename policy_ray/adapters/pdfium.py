@@ -16,6 +16,9 @@ def classify_open_error(message: str) -> FailureCategory:
     folded = message.casefold()
     if "password" in folded or "security" in folded:
         return FailureCategory.ENCRYPTED
+    if "success" in folded:
+        # pdfium refuses a document with an empty page tree and reports the error code as "Success".
+        return FailureCategory.ZERO_PAGES
     return FailureCategory.MALFORMED_PDF
 
 

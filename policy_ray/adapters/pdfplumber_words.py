@@ -8,6 +8,7 @@ from collections.abc import Sequence
 import pdfplumber
 from pdfminer.pdfdocument import PDFPasswordIncorrect
 from pdfminer.pdfparser import PDFSyntaxError
+from pdfplumber.utils.exceptions import PdfminerException
 
 from policy_ray.core.models import Page, Table, Word
 from policy_ray.errors import FailureCategory, PolicyRayError
@@ -22,27 +23,31 @@ def extract_pages(data: bytes, page_indexes: Sequence[int], *, table_pages: set[
         pdf = pdfplumber.open(io.BytesIO(data))
     except PDFPasswordIncorrect as exc:
         raise PolicyRayError(FailureCategory.ENCRYPTED, "a password is required", stage=STAGE) from exc
-    except (PDFSyntaxError, ValueError, KeyError, TypeError) as exc:
+    except (PDFSyntaxError, PdfminerException, RecursionError, ValueError, KeyError, TypeError) as exc:
         raise PolicyRayError(FailureCategory.MALFORMED_PDF, f"pdfplumber could not parse: {exc}",
                              stage=STAGE) from exc
     pages: list[Page] = []
     try:
         for index in page_indexes:
-            page = pdf.pages[index]
-            try:
-                pages.append(_read_page(page, index, index in table_pages))
-            except MemoryError:
-                raise
-            except PolicyRayError:
-                raise
-            except Exception as exc:  # pdfminer raises many types on broken content streams
-                raise PolicyRayError(FailureCategory.MALFORMED_PDF, f"{type(exc).__name__}: {exc}"[:500],
-                                     stage=STAGE, page=index + 1) from exc
-            finally:
-                page.close()  # pdfplumber caches layout per page; closing is what keeps RSS flat
+            pages.append(_read_page_closed(pdf, index, index in table_pages))
     finally:
         pdf.close()
     return pages
+
+
+def _read_page_closed(pdf: pdfplumber.PDF, index: int, with_tables: bool) -> Page:
+    page = None
+    try:
+        page = pdf.pages[index]
+        return _read_page(page, index, with_tables)
+    except (MemoryError, PolicyRayError):
+        raise
+    except Exception as exc:  # pdfminer raises many types (and RecursionError) on broken files
+        raise PolicyRayError(FailureCategory.MALFORMED_PDF, f"{type(exc).__name__}: {exc}"[:500], stage=STAGE,
+                             page=index + 1) from exc
+    finally:
+        if page is not None:
+            page.close()  # pdfplumber caches layout per page; closing is what keeps RSS flat
 
 
 def _read_page(page: pdfplumber.page.Page, index: int, with_tables: bool) -> Page:

@@ -7,6 +7,7 @@ of the first policy listed; every limit line becomes a coverage tagged with the 
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -184,7 +185,7 @@ def _number_before(words: Sequence[Any]) -> str | None:
         if len(words) < size:
             continue
         tail = words[-size:]
-        if any(b.x0 - a.x1 > 2.0 * max(a.bottom - a.top, 1.0) for a, b in zip(tail, tail[1:], strict=False)):
+        if any(b.x0 - a.x1 > 2.0 * max(a.bottom - a.top, 1.0) for a, b in itertools.pairwise(tail)):
             continue
         candidate = " ".join(w.text for w in tail)
         number = clean_policy_number(candidate)

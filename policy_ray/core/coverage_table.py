@@ -17,7 +17,9 @@ from policy_ray.core.models import Coverage, Table, Word
 from policy_ray.core.values import is_none_marker, parse_money
 
 NUMERIC_KINDS = ("limit", "deductible", "premium")
-_MONEYISH = re.compile(r"^\(?(?:USD|US\$|\$|€|£)?\s?-?\d{1,3}(?:,\d{3})*(?:\.\d{1,2})?\)?$|^\(?\$?\d{3,}(?:\.\d{1,2})?\)?$")
+_MONEYISH = re.compile(
+    r"^\(?(?:USD|US\$|\$|€|£)?\s?-?\d{1,3}(?:,\d{3})*(?:\.\d{1,2})?\)?$|^\(?\$?\d{3,}(?:\.\d{1,2})?\)?$"
+)
 _CONTINUED = re.compile(r"(?i)\bcontinued\b|\bcont'd\b|carried forward|see next page|next page")
 _CURRENCY_WORD = re.compile(r"^(?:USD|US\$|\$|€|£|EUR|GBP|CAD)$")
 

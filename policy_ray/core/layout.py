@@ -5,6 +5,7 @@ Works the same for pdfplumber words and OCR words, which is what lets one mappin
 
 from __future__ import annotations
 
+import itertools
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from statistics import median
@@ -94,7 +95,7 @@ def split_segments(words: Sequence[Word], gap_factor: float) -> list[Segment]:
         return []
     # A gap wider than ~1.6 character heights separates columns; a normal space is ~0.3 of a height.
     segments: list[list[Word]] = [[words[0]]]
-    for prev, word in zip(words, words[1:], strict=False):
+    for prev, word in itertools.pairwise(words):
         gap = word.x0 - prev.x1
         if gap > gap_factor * max(prev.height, word.height, 1.0):
             segments.append([word])

@@ -32,7 +32,8 @@ KEY_COLUMN = {"extractions": "idempotency_key", "policies": "idempotency_key",
 class BatchState:
     """What the lake already holds for this batch: the starting point of a (re-)run."""
 
-    keys: dict[str, set[str]]
+    keys: dict[str, set[str]]  # grows as this run stages rows
+    resumed_keys: dict[str, frozenset[str]]  # what earlier runs left: the roll-forward decisions use this
     ledger: dict[str, tuple[str, str]]  # source_uri -> (doc_sha256, idempotency_key)
     committed_elsewhere: dict[str, str]  # doc_sha256 -> idempotency_key, committed by any batch
     first_seen: dict[str, datetime]
@@ -41,7 +42,8 @@ class BatchState:
     @classmethod
     def load(cls, lake: Lake, batch_id: str) -> BatchState:
         keys = {name: lake.keys(name, KEY_COLUMN[name], batch_id=batch_id) for name in COMMIT_ORDER}
-        return cls(keys=keys, ledger=lake.ledger(batch_id), committed_elsewhere=lake.committed_documents(),
+        return cls(keys=keys, resumed_keys={name: frozenset(v) for name, v in keys.items()},
+                   ledger=lake.ledger(batch_id), committed_elsewhere=lake.committed_documents(),
                    first_seen=lake.first_seen_dead_letters(), last_sequence=lake.last_sequence(batch_id))
 
 

@@ -148,9 +148,10 @@ def plan_tasks(source: DocumentSource, state: BatchState, committer: MicroBatchC
             progress.update(1)
             continue
         own_key = task.idempotency_key
-        if state.committed_elsewhere.get(task.doc_sha256) == own_key or own_key in state.keys["dead_letters"]:
+        resumed = state.resumed_keys
+        if (own_key in resumed["policies"] or own_key in resumed["dead_letters"]) and task.doc_sha256 not in seen:
             # Committed by a run of this batch that died before its ledger rows: roll forward, don't redo.
-            committer.add_ledger_only(task, COMMITTED if own_key in state.keys["policies"] else DEAD_LETTERED)
+            committer.add_ledger_only(task, COMMITTED if own_key in resumed["policies"] else DEAD_LETTERED)
             seen.setdefault(task.doc_sha256, own_key)
             progress.update(1)
             continue

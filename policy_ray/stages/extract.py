@@ -68,10 +68,7 @@ class ExtractStage:
         preflight(data, max_bytes=self.settings.max_file_mb << 20)
         with pdfium.open_pdf(data, max_pages=self.settings.max_pages) as pdf:
             texts = pdfium.page_texts(pdf)
-        if self.settings.triage:
-            wanted = select_field_pages(texts, self.triage_rules)
-        else:
-            wanted = list(range(len(texts)))
+        wanted = select_field_pages(texts, self.triage_rules) if self.settings.triage else list(range(len(texts)))
         has_text = [i for i in wanted if texts[i].strip()]
         table_pages = set(has_text[: self.settings.table_pages_max])
         pages = pdfplumber_words.extract_pages(data, has_text, table_pages=table_pages) if has_text else []

@@ -31,7 +31,9 @@ def test_parse_date_formats(text: str, expected: date) -> None:
     assert parsed is not None and parsed.value == expected
 
 
-@pytest.mark.parametrize("text", ["13/45/2026", "02/30/2026", "1899-01-01", "MM/DD/YYYY", "", "01/02/2026 and 01/03/2026"])
+@pytest.mark.parametrize(
+    "text", ["13/45/2026", "02/30/2026", "1899-01-01", "MM/DD/YYYY", "", "01/02/2026 and 01/03/2026"]
+)
 def test_parse_date_refuses_invalid_or_ambiguous(text: str) -> None:
     assert parse_date(text) is None
 
@@ -76,7 +78,9 @@ def test_policy_numbers(text: str, expected: str) -> None:
     assert clean_policy_number(text) == expected
 
 
-@pytest.mark.parametrize("text", ["See schedule", "01/15/2026", "(555) 123-4567", "AB", "12", "This policy is issued by us"])
+@pytest.mark.parametrize(
+    "text", ["See schedule", "01/15/2026", "(555) 123-4567", "AB", "12", "This policy is issued by us"]
+)
 def test_not_policy_numbers(text: str) -> None:
     assert clean_policy_number(text) is None
 

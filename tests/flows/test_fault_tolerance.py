@@ -66,8 +66,8 @@ def test_actors_are_recycled_after_max_calls(small_night: tuple[Path, list[dict[
 def test_actors_are_recycled_past_the_rss_threshold(small_night: tuple[Path, list[dict[str, Any]]],
                                                     tmp_path: Path) -> None:
     folder, _ = small_night
-    # 10% of a 2 GiB ceiling is below any warmed worker's RSS: every document retires its actor.
-    summary = _run(folder, tmp_path / "lake", extractors=1, rss_recycle_fraction=0.1)
+    # 10% of a 1 GiB ceiling is below any Ray worker's RSS: every document retires its actor.
+    summary = _run(folder, tmp_path / "lake", extractors=1, memory_ceiling_mb=1024, rss_recycle_fraction=0.1)
     assert summary.pool["recycled"]["rss"] >= summary.processed - 1
     assert summary.pool["distinct_pids"] >= summary.processed
     assert_accounted_once(Lake(str(tmp_path / "lake")), sorted(folder.glob("*.pdf")))

@@ -11,7 +11,9 @@ BATCH_DATE ?= 2026-12-01
 $(STAMP): requirements.lock pyproject.toml
 	@$(PYTHON) -c 'import sys; assert sys.version_info[:2] in ((3, 11), (3, 12)), "Python 3.11 or 3.12 needed"'
 	$(PYTHON) -m venv $(VENV)
-	$(PY) -m pip install -q --disable-pip-version-check -r requirements.lock
+	# The lock pins every transitive package; --no-deps keeps pip from re-resolving (rapidocr names
+	# opencv-python, we ship the headless build of the same version).
+	$(PY) -m pip install -q --disable-pip-version-check --no-deps -r requirements.lock
 	$(PY) -m pip install -q --disable-pip-version-check --no-deps --no-build-isolation -e . 2>/dev/null \
 	  || $(PY) -m pip install -q --disable-pip-version-check --no-deps -e .
 	rm -f $(VENV)/.installed-*

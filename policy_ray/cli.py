@@ -24,6 +24,12 @@ def _add_ingest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--deadline", type=float, default=None, help="seconds a document may take")
     p.add_argument("--max-attempts", type=int, default=None, help="worker failures before a document is poison")
     p.add_argument("--commit-every", type=int, default=None, help="documents per micro-batch commit")
+    p.add_argument("--ocr", action=argparse.BooleanOptionalAction, default=None,
+                   help="send scans and weak text layers to the OCR pool (default: on)")
+    p.add_argument("--ocr-workers", type=int, default=None, help="OCR actors (default 1)")
+    p.add_argument("--ocr-engine", choices=("auto", "tesseract", "rapidocr"), default=None,
+                   help="auto: rapidocr on GPU clusters, tesseract otherwise")
+    p.add_argument("--ocr-dpi", type=int, default=None, help="render resolution for OCR (default 200)")
     p.add_argument("--no-triage", action="store_true", help="geometry on every page (slow path)")
     p.add_argument("--no-camelot", action="store_true", help="skip camelot's second opinion on ruled tables")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
@@ -37,6 +43,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         extractors=args.extractors, max_calls=args.max_calls, memory_ceiling_mb=args.memory_ceiling_mb,
         document_deadline_s=args.deadline, max_attempts=args.max_attempts, commit_every_docs=args.commit_every,
         triage=False if args.no_triage else None, camelot=False if args.no_camelot else None,
+        ocr=args.ocr, ocr_workers=args.ocr_workers, ocr_engine=args.ocr_engine, ocr_dpi=args.ocr_dpi,
     )
 
 

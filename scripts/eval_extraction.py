@@ -20,6 +20,7 @@ from policy_ray.config import Settings, load_pipeline_data
 from policy_ray.core.identity import idempotency_key, sha256_hex
 from policy_ray.core.outcomes import DocumentTask, record_payload
 from policy_ray.stages.extract import ExtractStage
+from policy_ray.stages.ocr import OcrStage
 
 
 def _norm(value: Any) -> Any:
@@ -39,18 +40,26 @@ def main() -> int:
     parser.add_argument("night", type=Path)
     parser.add_argument("--verbose", action="store_true")
     parser.add_argument("--no-triage", action="store_true")
+    parser.add_argument("--ocr", action="store_true", help="run documents the router sends to OCR through OCR")
+    parser.add_argument("--only-scans", action="store_true", help="evaluate scanned documents only")
     args = parser.parse_args()
     settings = Settings(triage=not args.no_triage)
-    stage = ExtractStage(settings, load_pipeline_data(settings))
+    data = load_pipeline_data(settings)
+    stage = ExtractStage(settings, data, ocr_available=args.ocr)
+    ocr_stage = OcrStage(settings.replace(ocr_engine="tesseract"), data) if args.ocr else None
     truth = [json.loads(line) for line in (args.night / "ground_truth.jsonl").read_text().splitlines()]
     correct = total = digital = accepted_digital = 0
     for t in truth:
+        if args.only_scans and not t.get("scanned"):
+            continue
         path = args.night / t["file"]
         data = path.read_bytes()
         sha = sha256_hex(data)
         task = DocumentTask(str(path), sha, len(data), "eval", date(2026, 12, 1), idempotency_key(sha, "eval"))
         result = stage.process(task)
-        is_digital = t["expected"] == "accept"
+        if result.status == "ocr" and ocr_stage is not None:
+            result = ocr_stage.process(task)
+        is_digital = t["expected"] == "accept" or (args.ocr and bool(t.get("scanned")))
         digital += is_digital
         line = f"{t['file']:<36} {result.status:<12} conf={result.confidence:.2f}"
         if result.failure:

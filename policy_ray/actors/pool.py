@@ -35,6 +35,7 @@ class PoolPolicy:
     deadline_s: float
     max_attempts: int
     poll_s: float = 0.5
+    timeout_category: FailureCategory = FailureCategory.TIMEOUT
 
 
 @dataclass
@@ -69,6 +70,7 @@ class RecyclingActorPool:
         self.stats = PoolStats()
         self._generation = 0
         self._slots: list[_Slot] = []
+        self.retries: deque[DocumentTask] = deque()
         self.log = logs.logger.bind(stage=kind)
 
     # ---- actor lifecycle -----------------------------------------------------------------------------
@@ -97,43 +99,40 @@ class RecyclingActorPool:
                 ray.kill(slot.actor, no_restart=True)
         self._slots = []
 
-    # ---- the loop ------------------------------------------------------------------------------------
+    # ---- stepping API: the scheduler drives one or more pools with these -----------------------------
+
+    def start(self) -> None:
+        self._slots = [self._start(i) for i in range(self.policy.size)]
+        self.retries.clear()
+
+    def idle(self) -> list[_Slot]:
+        return [s for s in self._slots if s.task is None]
+
+    def submit(self, slot: _Slot, task: DocumentTask) -> None:
+        slot.task, slot.started = task, time.monotonic()
+        slot.ref = slot.actor.process.remote(task)
+
+    def in_flight(self) -> dict[Any, _Slot]:
+        return {s.ref: s for s in self._slots if s.task is not None}
+
+    def seconds_to_next_deadline(self) -> float:
+        busy = [s for s in self._slots if s.task is not None]
+        if not busy:
+            return self.policy.poll_s
+        now = time.monotonic()
+        return max(0.01, min(s.started + self.policy.deadline_s - now for s in busy))
+
+    def collect(self, slot: _Slot, on_result: Callable[[DocumentResult], None]) -> None:
+        self._collect(slot, on_result, self.retries)
+
+    def enforce_deadlines(self, on_result: Callable[[DocumentResult], None]) -> None:
+        self._enforce_deadlines(on_result, self.retries)
 
     def run(self, tasks: Iterator[DocumentTask], on_result: Callable[[DocumentResult], None]) -> None:
-        self._slots = [self._start(i) for i in range(self.policy.size)]
-        retries: deque[DocumentTask] = deque()
-        exhausted = False
-        try:
-            while True:
-                for slot in self._slots:
-                    if slot.task is not None:
-                        continue
-                    task = retries.popleft() if retries else None
-                    if task is None and not exhausted:
-                        task = next(tasks, None)
-                        exhausted = task is None
-                    if task is None:
-                        break
-                    slot.task, slot.started = task, time.monotonic()
-                    slot.ref = slot.actor.process.remote(task)
-                busy = [s for s in self._slots if s.task is not None]
-                if not busy:
-                    if exhausted and not retries:
-                        return
-                    continue
-                refs = [s.ref for s in busy]
-                ready, _ = ray.wait(refs, num_returns=1, timeout=self._poll(busy))
-                for ref in ready:
-                    slot = next(s for s in self._slots if s.ref is ref)
-                    self._collect(slot, on_result, retries)
-                self._enforce_deadlines(on_result, retries)
-        finally:
-            self.shutdown()
+        """Drive this pool alone over `tasks` (the scheduler module drives several at once)."""
+        from policy_ray.actors.scheduler import Lane, drive
 
-    def _poll(self, busy: list[_Slot]) -> float:
-        now = time.monotonic()
-        nearest = min(s.started + self.policy.deadline_s - now for s in busy)
-        return max(0.01, min(self.policy.poll_s, nearest))
+        drive([Lane(self, lambda: next(tasks, None), on_result)])
 
     def _collect(self, slot: _Slot, on_result: Callable[[DocumentResult], None],
                  retries: deque[DocumentTask]) -> None:
@@ -158,7 +157,8 @@ class RecyclingActorPool:
         if worker is not None:
             self.stats.pids.add(worker.pid)
             self.stats.peak_rss_mb = max(self.stats.peak_rss_mb, worker.rss_mb)
-        if result.failure is not None and result.failure.category in WORKER_FAILURES:
+        if result.failure is not None and (result.failure.category in WORKER_FAILURES or
+                                           (worker is not None and worker.retire)):
             self._replace(slot, result.failure.category.value, graceful=False)
             self._retry_or_poison(task, result.failure, on_result, retries)
             return
@@ -177,7 +177,7 @@ class RecyclingActorPool:
             task = slot.task
             slot.task = slot.ref = None
             self._replace(slot, "deadline", graceful=False)
-            failure = Failure.of(FailureCategory.TIMEOUT, "extract",
+            failure = Failure.of(self.policy.timeout_category, self.kind,
                                  f"no result within {self.policy.deadline_s:.0f}s", component=self.kind)
             self._retry_or_poison(task, failure, on_result, retries)
 

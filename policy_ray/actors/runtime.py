@@ -8,7 +8,7 @@ from typing import Any
 
 import ray
 
-from policy_ray.actors.extractor import ExtractorWorker
+from policy_ray.actors.worker import StageWorker
 from policy_ray.config import PipelineData, Settings
 
 
@@ -23,16 +23,18 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> None:
         ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
 
 
-def extractor_factory(settings: Settings, data: PipelineData, *, ocr_available: bool) -> Callable[[str], Any]:
-    remote_cls = ray.remote(ExtractorWorker)
+def worker_factory(kind: str, settings: Settings, data: PipelineData, *, ocr_available: bool = False,
+                   resources: dict[str, Any] | None = None) -> Callable[[str], Any]:
+    """A function that starts one stage-worker actor of `kind` with the resources it needs."""
+    remote_cls = ray.remote(StageWorker)
     data_ref = ray.put(data)  # shipped once to the object store, not once per actor
+    options: dict[str, Any] = {"max_restarts": 0, "max_task_retries": 0, **(resources or {})}
 
     def make(name: str) -> Any:
-        return remote_cls.options(num_cpus=settings.extractor_num_cpus, max_restarts=0,
-                                  max_task_retries=0).remote(settings, data_ref, name, ocr_available)
+        return remote_cls.options(**options).remote(kind, settings, data_ref, name, ocr_available)
 
     return make
 
 
-def cluster_cpus() -> int:
-    return int(ray.cluster_resources().get("CPU", 1))
+def cluster_resources() -> dict[str, float]:
+    return {k: float(v) for k, v in ray.cluster_resources().items()}

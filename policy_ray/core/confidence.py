@@ -18,7 +18,7 @@ EVIDENCE_BASE: dict[str, float] = {
     "generic_label": 0.9,  # a generic label ("Policy No.") with the value beside it
     "generic_label_below": 0.87,  # value under its label (boxed layouts)
     "template_constant": 0.97,  # the template states it (carrier name of a recognized template)
-    "heading": 0.86,  # carrier name taken from the largest heading on page 1
+    "heading": 0.87,  # carrier name: the largest heading on page 1, naming an insurer (not an agency)
     "table": 0.9,  # a coverage row whose columns were found from a header
 }
 
@@ -32,6 +32,38 @@ class Scored:
     value: object
     confidence: float
     evidence: str
+
+
+def recognition(conf: float) -> float:
+    """How much the words' recognition confidence lowers a field's confidence.
+
+    Text layers are 1.0. Tesseract's word confidence is its lowest character's, so correct words
+    often score 0.5-0.9: the factor is damped (0.75 + 0.25 * conf) rather than taken at face value,
+    and the field checks (parsing, template shapes, cross-field agreement) carry the rest.
+    """
+    return 0.75 + 0.25 * max(0.0, min(1.0, conf))
+
+
+def term_is_regular(effective: date | None, expiration: date | None) -> bool:
+    """Expiration on the effective date's day, a whole 3, 6, 12, 24 or 36 months later: the usual terms."""
+    if effective is None or expiration is None or effective.day != expiration.day:
+        return False
+    months = (expiration.year - effective.year) * 12 + expiration.month - effective.month
+    return months in (3, 6, 12, 24, 36)
+
+
+_PARTICLES = frozenset({"and", "of", "the", "de", "du", "la", "van", "von", "der", "da", "di", "y", "e", "&"})
+
+
+def name_casing(name: str) -> float:
+    """A capitalized name with one word in lower case ("lronbark Florist") is a classic OCR misread
+    of I as l: a factor that keeps such a value out of the accept band."""
+    words = [w for w in name.split() if w[:1].isalpha()]
+    if len(words) < 2:
+        return 1.0
+    capitalized = sum(w[0].isupper() for w in words)
+    odd = [w for w in words if w[0].islower() and w.casefold() not in _PARTICLES]
+    return 0.8 if odd and capitalized >= len(words) - len(odd) and capitalized > 0 else 1.0
 
 
 def scale(base: float, *factors: float) -> float:

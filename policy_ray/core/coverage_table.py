@@ -12,6 +12,7 @@ from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from decimal import Decimal
 
+from policy_ray.core.confidence import recognition
 from policy_ray.core.layout import Line
 from policy_ray.core.models import Coverage, Table, Word
 from policy_ray.core.values import is_none_marker, parse_money
@@ -218,7 +219,7 @@ def _read_rows(
             premium_words = cells.get("premium") or (groups[-1] if groups else [])
             if premium_words:
                 amount, quality, currency = _parse_cell(" ".join(w.text for w in premium_words))
-                result.total, result.total_quality = amount, quality * min(w.conf for w in premium_words)
+                result.total, result.total_quality = amount, quality * recognition(min(w.conf for w in premium_words))
                 result.currency = result.currency or currency
             return True
         if not groups:
@@ -230,7 +231,7 @@ def _read_rows(
             continue
         cells = _assign(groups, spans)
         texts = {k: " ".join(w.text for w in ws) for k, ws in cells.items()}
-        row = _row_from_cells(name, texts, line.page, min(w.conf for w in words))
+        row = _row_from_cells(name, texts, line.page, recognition(min(w.conf for w in words)))
         if row is None:
             return bool(result.rows)
         result.rows.append(row)

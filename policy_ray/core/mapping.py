@@ -15,7 +15,16 @@ from decimal import Decimal
 from typing import Any
 
 from policy_ray.core import certificate
-from policy_ray.core.confidence import CONFLICT_FACTOR, EVIDENCE_BASE, check_term, premiums_agree, scale
+from policy_ray.core.confidence import (
+    CONFLICT_FACTOR,
+    EVIDENCE_BASE,
+    check_term,
+    name_casing,
+    premiums_agree,
+    recognition,
+    scale,
+    term_is_regular,
+)
 from policy_ray.core.coverage_table import (
     ColumnKeywords,
     TableResult,
@@ -159,26 +168,27 @@ def _vote(votes: dict[str, FieldVotes], name: str, hit: LabelHit, evidence_kind:
         shape = 1.0
         if rule and rule.pattern is not None:
             shape = 1.0 if rule.pattern.fullmatch(number) else 0.5  # a template knows its numbers' shape
-        votes[name].add(number, scale(base, hit.conf, shape), where)
+        votes[name].add(number, scale(base, recognition(hit.conf), shape), where)
     elif name in ("insured_name", "carrier_name"):
         value = clean_name(hit.value)
         if value:
-            votes[name].add(value, scale(base, hit.conf), where)
+            votes[name].add(value, scale(base, recognition(hit.conf), name_casing(value)), where)
     elif name in ("effective_date", "expiration_date"):
         dates = find_dates(hit.value)
         if dates:  # the first date after the label; a second one would be the other end of a range
-            votes[name].add(dates[0].value, scale(base, hit.conf, dates[0].quality, 1.0 if len(dates) == 1 else 0.97),
+            votes[name].add(dates[0].value, scale(base, recognition(hit.conf), dates[0].quality,
+                                                  1.0 if len(dates) == 1 else 0.97),
                             where)
     elif name == "policy_period":
         dates = find_dates(hit.value)
         if len(dates) >= 2:
-            q = scale(base, hit.conf, min(dates[0].quality, dates[1].quality))
+            q = scale(base, recognition(hit.conf), min(dates[0].quality, dates[1].quality))
             votes["effective_date"].add(dates[0].value, q, where)
             votes["expiration_date"].add(dates[1].value, q, where)
     elif name == "total_premium":
         money = parse_money(hit.value)
         if money is not None:
-            votes[name].add(money.amount, scale(base, hit.conf, money.quality), where)
+            votes[name].add(money.amount, scale(base, recognition(hit.conf), money.quality), where)
 
 
 def _carrier_from_heading(pages: Sequence[Sequence[Line]], config: MappingConfig) -> tuple[str, float] | None:
@@ -200,7 +210,7 @@ def _carrier_from_heading(pages: Sequence[Sequence[Line]], config: MappingConfig
                 name = clean_name(segment.text)
                 if name:
                     quality = 1.0 if line.height >= tallest - 0.5 else 0.85
-                    return name, scale(EVIDENCE_BASE["heading"], quality, segment.conf)
+                    return name, scale(EVIDENCE_BASE["heading"], quality, recognition(segment.conf))
     return None
 
 
@@ -255,6 +265,10 @@ def _assemble(votes: dict[str, FieldVotes], table: TableResult | None, template:
     effective = chosen["effective_date"].value if chosen["effective_date"] else None
     expiration = chosen["expiration_date"].value if chosen["expiration_date"] else None
     term_error = check_term(effective, expiration)
+    if term_is_regular(_as_date(effective), _as_date(expiration)):
+        # Two dates read independently that form a usual policy term corroborate each other.
+        for name in ("effective_date", "expiration_date"):
+            conf[name] = max(conf[name], min(0.97, conf[name] + 0.05)) if conf[name] >= 0.75 else conf[name]
     if term_error:
         errors.append(term_error)
         conf["effective_date"] = scale(conf["effective_date"], 0.3)

@@ -19,6 +19,7 @@ from typing import Any
 from policy_ray import __version__, logs
 from policy_ray.actors import runtime
 from policy_ray.actors.pool import PoolPolicy, RecyclingActorPool
+from policy_ray.actors.scheduler import Lane, drive
 from policy_ray.adapters.lake import Lake, count_by
 from policy_ray.adapters.source import DocumentSource, SourceFile
 from policy_ray.config import PipelineData, Settings, load_pipeline_data
@@ -26,7 +27,9 @@ from policy_ray.core.identity import idempotency_key, sha256_hex
 from policy_ray.core.outcomes import DocumentResult, DocumentTask
 from policy_ray.core.rows import COMMITTED, DEAD_LETTERED
 from policy_ray.errors import Failure, FailureCategory, PolicyRayError
+from policy_ray.flows.capacity import plan_pools
 from policy_ray.flows.committer import BatchState, MicroBatchCommitter
+from policy_ray.flows.ocr_route import OcrRoute
 
 
 @dataclass(frozen=True)
@@ -53,9 +56,12 @@ class NightSummary:
     routes: dict[str, int] = field(default_factory=dict)
     seconds: float = 0.0
     documents_per_second: float = 0.0
+    sent_to_ocr: int = 0
     commits: int = 0
     commit_seconds: float = 0.0
     pool: dict[str, Any] = field(default_factory=dict)
+    ocr_pool: dict[str, Any] = field(default_factory=dict)
+    ocr: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -76,7 +82,10 @@ class NightSummary:
         if self.dead_letter_categories:
             lines.append("  dead letters: " + ", ".join(
                 f"{k}={v}" for k, v in sorted(self.dead_letter_categories.items())))
-        lines.append(f"  pool: {json.dumps(self.pool, sort_keys=True)}")
+        lines.append(f"  extractor pool: {json.dumps(self.pool, sort_keys=True)}")
+        if self.ocr_pool:
+            lines.append(f"  OCR: sent {self.sent_to_ocr}; pool {json.dumps(self.ocr_pool, sort_keys=True)}")
+            lines.append(f"  OCR breaker: {json.dumps(self.ocr, sort_keys=True)}")
         return "\n".join(lines)
 
 
@@ -104,32 +113,67 @@ def run_night(request: NightRequest, settings: Settings) -> NightSummary:
     committer = MicroBatchCommitter(lake, batch_id, state, every_docs=settings.commit_every_docs,
                                     interval_s=settings.commit_interval_s, metadata=metadata)
     summary = NightSummary(batch_id=batch_id, batch_date=request.batch_date)
-    pool = RecyclingActorPool(
-        runtime.extractor_factory(settings, data, ocr_available=False),
-        PoolPolicy(size=settings.extractors, max_calls=settings.max_calls,
-                   rss_limit_mb=settings.rss_recycle_fraction * settings.memory_ceiling_mb,
-                   deadline_s=settings.document_deadline_s, max_attempts=settings.max_attempts),
-    )
+    plan = plan_pools(settings, runtime.cluster_resources())
+    ocr_settings = settings.replace(ocr_engine=plan.ocr_engine, ocr_use_gpu=plan.ocr_use_gpu)
+    ocr_route = OcrRoute(committer, data, breaker_name=settings.ocr_breaker_name) if plan.ocr_workers else None
+    log.info("pools planned", extractors=plan.extractors, ocr_workers=plan.ocr_workers, ocr_engine=plan.ocr_engine,
+             ocr_gpu=plan.ocr_use_gpu)
     progress = _progress(request.progress)
 
-    def on_result(result: DocumentResult) -> None:
+    def finished(result: DocumentResult) -> None:
         summary.processed += 1
         committer.add(result)
         _log_outcome(result)
         progress.update(1)
 
+    def extracted(result: DocumentResult) -> None:
+        if result.status == "ocr" and ocr_route is not None:
+            summary.sent_to_ocr += 1
+            turned_away = ocr_route.enqueue(result)
+            if turned_away is None:
+                return
+            result = turned_away
+        finished(result)
+
+    def recognized(result: DocumentResult) -> None:
+        assert ocr_route is not None
+        ocr_route.record(result)
+        finished(result)
+
+    extract_pool = RecyclingActorPool(
+        runtime.worker_factory("extractor", settings, data, ocr_available=ocr_route is not None,
+                               resources=plan.extractor_options),
+        PoolPolicy(size=plan.extractors, max_calls=settings.max_calls,
+                   rss_limit_mb=settings.rss_recycle_fraction * settings.memory_ceiling_mb,
+                   deadline_s=settings.document_deadline_s, max_attempts=settings.max_attempts),
+        kind="extractor",
+    )
     tasks = plan_tasks(source, state, committer, batch_id, request.batch_date, summary, progress)
+    lanes = [Lane(extract_pool, lambda: next(tasks, None), extracted)]
+    if ocr_route is not None:
+        ocr_pool = RecyclingActorPool(
+            runtime.worker_factory("ocr", ocr_settings, data, resources=plan.ocr_options),
+            PoolPolicy(size=plan.ocr_workers, max_calls=settings.ocr_max_calls,
+                       rss_limit_mb=settings.rss_recycle_fraction * settings.ocr_memory_ceiling_mb,
+                       deadline_s=settings.ocr_document_deadline_s * 1.25 + 5, max_attempts=settings.max_attempts,
+                       timeout_category=FailureCategory.OCR_TIMEOUT),
+            kind="ocr",
+        )
+        lanes.append(Lane(ocr_pool, ocr_route.next_task, recognized))
     try:
-        pool.run(tasks, on_result)
+        drive(lanes)
         committer.flush()
     finally:
         progress.close()
-    summary.pool = pool.stats.as_dict()
+    summary.pool = extract_pool.stats.as_dict()
+    if ocr_route is not None:
+        summary.ocr_pool = lanes[1].pool.stats.as_dict()
+        summary.ocr = ocr_route.summary()
     summary.commits, summary.commit_seconds = committer.commits, round(committer.commit_seconds, 2)
     summary.seconds = round(time.monotonic() - started, 2)
     summary.documents_per_second = round(summary.processed / summary.seconds, 3) if summary.seconds else 0.0
     _close_batch(lake, request, batch_id, run_count, data, summary)
-    log.info("night finished", **{k: v for k, v in summary.as_dict().items() if k != "pool"})
+    log.info("night finished", **{k: v for k, v in summary.as_dict().items() if k not in ("pool", "ocr_pool")})
     return summary
 
 
@@ -229,7 +273,8 @@ def _close_batch(lake: Lake, request: NightRequest, batch_id: str, run_count: in
         "status": "completed", "started_at": previous["started_at"] if previous else logs.now_utc(),
         "finished_at": logs.now_utc(), "run_count": run_count, "listed": summary.listed,
         "accepted": summary.accepted, "dead_lettered": summary.dead_lettered, "duplicates": summary.duplicates,
-        "sent_to_ocr": 0, "dead_letter_categories": sorted(categories.items()), "code_version": __version__,
+        "sent_to_ocr": summary.sent_to_ocr, "dead_letter_categories": sorted(categories.items()),
+        "code_version": __version__,
         "routing_matrix_version": data.versions["routing_matrix_version"],
         "summary_json": json.dumps(summary.as_dict(), sort_keys=True, default=str),
     }

@@ -9,19 +9,19 @@ from __future__ import annotations
 import dataclasses
 import time
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TypeVar
 
-from policy_ray.adapters import camelot_tables, pdf_forms, pdfium, pdfplumber_words
+from policy_ray.adapters import camelot_tables, images, pdf_forms, pdfium, pdfplumber_words
 from policy_ray.adapters.source import DocumentSource
 from policy_ray.config import PipelineData, Settings
-from policy_ray.core.identity import canonical_sha256, sha256_hex
 from policy_ray.core.mapping import map_document
-from policy_ray.core.models import ExtractionPath, MappedDocument, Page, RawExtraction, Table
-from policy_ray.core.outcomes import DocumentResult, DocumentTask, normalized_sha256, record_payload
-from policy_ray.core.routing import Decision, Route, gate_optional_fields, route_document
+from policy_ray.core.models import ExtractionPath, Page, RawExtraction, Table
+from policy_ray.core.outcomes import DocumentResult, DocumentTask
+from policy_ray.core.routing import route_document
 from policy_ray.core.triage import TriageRules, select_field_pages
 from policy_ray.errors import Failure, FailureCategory, PolicyRayError
 from policy_ray.stages import faults
+from policy_ray.stages.results import read_verified, routed_result
 
 T = TypeVar("T")
 COMPONENT = "extractor"
@@ -47,7 +47,7 @@ class ExtractStage:
             mapped = _timed(timings, "map", lambda: map_document(raw, self.data.mapping))
             decision = route_document(mapped, source=raw.source.value, text_layer=raw.has_text_layer,
                                       ocr_available=self.ocr_available, matrix=self.data.matrix)
-            return self.result(task, raw, mapped, decision, timings)
+            return routed_result(task, raw, mapped, decision, timings, self.data.matrix)
         except MemoryError as exc:
             return DocumentResult(task=task, status="dead_letter", timings_ms=timings,
                                   failure=Failure.from_exception(exc, stage="extract", component=COMPONENT))
@@ -56,15 +56,12 @@ class ExtractStage:
                                   failure=Failure.from_exception(exc, stage="extract", component=COMPONENT))
 
     def _read(self, task: DocumentTask) -> bytes:
-        root = task.source_uri.rsplit("/", 1)[0]
-        source = self._sources.setdefault(root, DocumentSource(root))
-        data = source.read(task.source_uri)
-        if sha256_hex(data) != task.doc_sha256:
-            raise PolicyRayError(FailureCategory.SOURCE_CHANGED,
-                                 "the file changed between listing and extraction", stage="read")
-        return data
+        return read_verified(self._sources, task)
 
     def extract(self, data: bytes, doc_sha256: str) -> RawExtraction:
+        if data and images.sniff_kind(data) in ("tiff", "png", "jpeg"):
+            # A scan sent as an image has no text layer: the routing matrix sends it to OCR.
+            return RawExtraction(doc_sha256=doc_sha256, page_count=0, pages=(), extractor="image")
         preflight(data, max_bytes=self.settings.max_file_mb << 20)
         with pdfium.open_pdf(data, max_pages=self.settings.max_pages) as pdf:
             texts = pdfium.page_texts(pdf)
@@ -87,27 +84,6 @@ class ExtractStage:
             skipped_pages=tuple(i + 1 for i in range(len(texts)) if i not in set(has_text)),
             extractor="pdfium+pdfplumber+camelot" if self.settings.camelot else "pdfium+pdfplumber",
         )
-
-    def result(self, task: DocumentTask, raw: RawExtraction, mapped: MappedDocument, decision: Decision,
-               timings: dict[str, float]) -> DocumentResult:
-        payload = raw.to_payload()
-        common: dict[str, Any] = dict(
-            task=task, confidence=mapped.confidence, field_confidence=mapped.field_confidence,
-            routing_rule=decision.rule, extraction_path=raw.source.value, raw_payload=payload,
-            raw_sha256=canonical_sha256(payload), page_count=raw.page_count, timings_ms=timings,
-        )
-        if decision.route is Route.ACCEPT:
-            record = gate_optional_fields(mapped.record, mapped.field_confidence,
-                                          self.data.matrix.thresholds.field_keep)
-            return DocumentResult(status="accepted", record=record, normalized_sha256=normalized_sha256(record),
-                                  **common)
-        assert decision.category is not None
-        failure = Failure.of(decision.category, "route", f"{decision.rule}: {decision.reason}",
-                             component="router")
-        partial = {"record": record_payload(mapped.record), "field_confidence": mapped.field_confidence,
-                   "evidence": mapped.evidence, "validation_errors": list(mapped.validation_errors)}
-        status = "ocr" if decision.route is Route.OCR else "dead_letter"
-        return DocumentResult(status=status, failure=failure, partial_fields=partial, **common)
 
 
 def preflight(data: bytes, *, max_bytes: int) -> None:

@@ -14,10 +14,14 @@ from policy_ray.core.outcomes import DocumentTask
 FAULTS = ("crash", "crash_once", "hang", "hang_once", "memory", "raise")
 
 
-def inject(faults: dict[str, str], task: DocumentTask) -> None:
+def inject(faults: dict[str, str], task: DocumentTask, *, stage: str = "extract") -> None:
+    """Act out the fault named for this file. "ocr:hang" targets the OCR stage, plain "hang" extraction."""
     name = task.source_uri.rstrip("/").rsplit("/", 1)[-1]
     fault = faults.get(name)
     if fault is None:
+        return
+    target, _, fault = fault.rpartition(":")
+    if (target or "extract") != stage:
         return
     if fault.endswith("_once") and task.attempt > 1:
         return

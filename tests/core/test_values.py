@@ -95,3 +95,12 @@ def test_detect_currency() -> None:
     assert detect_currency("Premium $1,200") == "USD"
     assert detect_currency("Premium USD 1,200") == "USD"
     assert detect_currency("no amounts here") is None
+
+
+def test_name_casing_flags_ocr_style_misreads() -> None:
+    from policy_ray.core.confidence import name_casing
+
+    assert name_casing("lronbark Florist LLC") < 1.0
+    assert name_casing("Ironbark Florist LLC") == 1.0
+    assert name_casing("House of Bread and Butter") == 1.0
+    assert name_casing("ACME") == 1.0

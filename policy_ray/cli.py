@@ -1,4 +1,7 @@
-"""`policy-ray` command line: thin wrappers over flows. Exit codes: 0 done, 1 usage, 2 the night could not run."""
+"""`policy-ray` command line: thin wrappers over flows.
+
+Exit codes: 0 done; 1 verification or usage failed; 2 the night could not run; 3 another run holds the batch.
+"""
 
 from __future__ import annotations
 
@@ -51,13 +54,17 @@ def cmd_ingest(args: argparse.Namespace) -> int:
     import json
 
     from policy_ray.adapters.lake import LakeUnavailable
-    from policy_ray.flows.nightly import NightRequest, run_night
+    from policy_ray.flows.nightly import BatchBusy, NightRequest, run_night
 
     logs.configure("driver", level=args.log_level)
     request = NightRequest(input_uri=args.input, lake_uri=args.lake, batch_date=args.batch_date or date.today(),
                            batch_id=args.batch_id, address=args.address, progress=args.progress)
     try:
         summary = run_night(request, settings_from_args(args))
+    except BatchBusy as exc:
+        logs.logger.error("another run holds this batch", error=str(exc))
+        print(f"policy-ray: nothing done: {exc}", file=sys.stderr)
+        return 3
     except (LakeUnavailable, FileNotFoundError, ConnectionError) as exc:
         logs.logger.error("the night could not run", error=str(exc))
         print(f"policy-ray: the night could not run: {exc}", file=sys.stderr)
@@ -88,6 +95,15 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    from policy_ray.adapters.lake import Lake
+    from policy_ray.flows.verify import verify
+
+    report = verify(Lake(args.lake), batch_id=args.batch, sources=args.sources)
+    print(report.render())
+    return 0 if report.ok else 1
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policy-ray", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -104,6 +120,13 @@ def build_parser() -> argparse.ArgumentParser:
                         help="blank fillable ACORD 25 to fill (default: ../shared/corpus copy when present)")
     sample.add_argument("--images", action="store_true", help="also write TIFF/PNG/JPEG scans")
     sample.set_defaults(func=cmd_sample)
+
+    audit = sub.add_parser("audit", help="the audit trail").add_subparsers(dest="audit_command", required=True)
+    verify_cmd = audit.add_parser("verify", help="recompute the hash chain and check the tables against it")
+    verify_cmd.add_argument("--lake", required=True)
+    verify_cmd.add_argument("--batch", default=None, help="check only this batch's rows (the chain is always whole)")
+    verify_cmd.add_argument("--sources", type=Path, default=None, help="also re-hash the source files in DIR")
+    verify_cmd.set_defaults(func=cmd_audit_verify)
 
     sql = sub.add_parser("sql", help="run SQL over the lake's tables (DataFusion)")
     sql.add_argument("--lake", required=True)

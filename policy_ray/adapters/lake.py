@@ -8,6 +8,7 @@ instead of writing twice.
 
 from __future__ import annotations
 
+import hashlib
 import time
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
@@ -16,6 +17,7 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
@@ -130,14 +132,18 @@ class Lake:
                 time.sleep(min(2.0**attempt * 0.1, 5.0))
         raise AssertionError("unreachable")
 
-    def upsert(self, name: str, rows: Sequence[Mapping[str, Any]], *, key: str,
-               metadata: Mapping[str, Any]) -> None:
+    def upsert(self, name: str, rows: Sequence[Mapping[str, Any]], *, key: str, metadata: Mapping[str, Any],
+               app_transaction: tuple[str, int] | None = None) -> None:
+        """Merge rows by key. With an app transaction, a concurrent commit of the same one fails
+        (CommitFailedError): that is how two runs racing for one batch are told apart."""
         schema, _ = TABLES[name]
         data = pa.Table.from_pylist(list(rows), schema=schema)
+        txns = [Transaction(app_id=app_transaction[0], version=app_transaction[1])] if app_transaction else None
         (
             self.table(name)
             .merge(data, predicate=f"t.{key} = s.{key}", source_alias="s", target_alias="t",
-                   commit_properties=CommitProperties(custom_metadata={k: str(v) for k, v in metadata.items()}))
+                   commit_properties=CommitProperties(custom_metadata={k: str(v) for k, v in metadata.items()},
+                                                      app_transactions=txns))
             .when_matched_update_all()
             .when_not_matched_insert_all()
             .execute()
@@ -148,6 +154,41 @@ class Lake:
     def keys(self, name: str, column: str, *, batch_id: str | None = None) -> set[str]:
         values = self.read(name, [column], batch_id=batch_id).column(column)
         return {v for v in values.to_pylist() if v is not None}
+
+    def log_sha256(self, name: str, version: int) -> str | None:
+        """sha256 of the Delta log file of `version`: pins what that commit said, for the audit trail."""
+        path = f"{self.table_uri(name)}/_delta_log/{version:020d}.json"
+        try:
+            if "://" not in path:
+                with open(path, "rb") as f:
+                    return hashlib.sha256(f.read()).hexdigest()
+            fs, inner = pafs.FileSystem.from_uri(path)
+            with fs.open_input_stream(inner) as stream:
+                return hashlib.sha256(stream.read()).hexdigest()
+        except (OSError, FileNotFoundError):
+            return None
+
+    def version_of(self, name: str, batch_id: str, micro_batch: int) -> int | None:
+        """The table version that micro-batch `micro_batch` of `batch_id` wrote, from commit metadata."""
+        for entry in self.table(name).history():
+            if entry.get("batch_id") == batch_id and str(entry.get("micro_batch")) == str(micro_batch):
+                return int(entry["version"])
+        return None
+
+    def audit_head(self) -> tuple[int, str]:
+        """(seq, entry_hash) of the last audit entry; (0, genesis) for an empty trail."""
+        t = self.read("audit_log", ["seq", "entry_hash"])
+        if t.num_rows == 0:
+            return 0, "0" * 64
+        last = pc.max(t.column("seq")).as_py()
+        row = t.filter(pc.equal(t.column("seq"), last)).slice(0, 1).to_pylist()[0]
+        return int(row["seq"]), str(row["entry_hash"])
+
+    def audited(self, batch_id: str) -> set[tuple[str, str]]:
+        """(idempotency_key, stage) pairs this batch already has in the audit trail."""
+        t = self.read("audit_log", ["idempotency_key", "stage"], batch_id=batch_id)
+        return {(k or "", s) for k, s in zip(t.column("idempotency_key").to_pylist(), t.column("stage").to_pylist(),
+                                              strict=True)}
 
     def last_sequence(self, batch_id: str) -> int:
         versions = [self.table(n).transaction_version(app_id(batch_id, n)) for n in TABLES if n != "batches"]

@@ -45,6 +45,7 @@ POLICIES = pa.schema(
         ("page_count", pa.int32()),
         ("raw_sha256", pa.string()),
         ("normalized_sha256", pa.string()),
+        ("micro_batch", pa.int64()),  # which commit of the batch wrote the row (audit: row -> Delta version)
         ("committed_at", TS),
     ]
 )
@@ -68,6 +69,7 @@ DEAD_LETTERS = pa.schema(
         ("partial_fields", pa.string()),  # JSON: the mapped record, confidences and evidence
         ("raw_sha256", pa.string()),
         ("status", pa.string()),
+        ("micro_batch", pa.int64()),
         ("first_seen", TS),
         ("last_seen", TS),
     ]
@@ -111,6 +113,8 @@ BATCHES = pa.schema(
         ("started_at", TS),
         ("finished_at", TS),
         ("run_count", pa.int32()),
+        ("lease_owner", pa.string()),  # host:pid of the run that holds the batch; one run at a time
+        ("lease_until", TS),
         ("listed", pa.int64()),
         ("accepted", pa.int64()),
         ("dead_lettered", pa.int64()),
@@ -123,10 +127,30 @@ BATCHES = pa.schema(
     ]
 )
 
+# The audit trail: one hash-chained entry per lifecycle step of every document (core/audit_chain.py).
+AUDIT_LOG = pa.schema(
+    [
+        ("seq", pa.int64()),
+        ("batch_id", pa.string()),
+        ("idempotency_key", pa.string()),
+        ("doc_sha256", pa.string()),
+        ("stage", pa.string()),
+        ("payload_sha256", pa.string()),
+        ("table_name", pa.string()),
+        ("table_version", pa.int64()),
+        ("log_sha256", pa.string()),
+        ("details", pa.string()),
+        ("recorded_at", TS),
+        ("prev_hash", pa.string()),
+        ("entry_hash", pa.string()),
+    ]
+)
+
 TABLES: dict[str, tuple[pa.Schema, list[str]]] = {
     "policies": (POLICIES, ["batch_date"]),
     "dead_letters": (DEAD_LETTERS, ["batch_date"]),
     "documents": (DOCUMENTS, ["batch_date"]),
     "extractions": (EXTRACTIONS, ["batch_date"]),
     "batches": (BATCHES, []),
+    "audit_log": (AUDIT_LOG, []),
 }

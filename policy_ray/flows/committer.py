@@ -1,9 +1,10 @@
-"""Micro-batch commits: bounded memory, bounded loss, exactly once.
+"""Micro-batch commits: bounded memory, bounded loss, exactly once, with an audit entry for every step.
 
 Rows accumulate in the driver and are written every `every_docs` documents or `interval_s` seconds,
-one Delta transaction per table per micro-batch, in a fixed order that ends with the ledger
-(`documents`). A key already present in a table (from a killed earlier run of this batch) is never
-written again, so a re-run rolls forward from whatever the last run left.
+one Delta transaction per table per micro-batch, in a fixed order: the data tables, then the audit
+entries that reference the data's Delta versions, then the ledger (`documents`), whose row is what
+says a document is done. A key already present in a table (from a killed earlier run of this batch)
+is never written again, so a re-run rolls forward from whatever the last run left.
 """
 
 from __future__ import annotations
@@ -17,13 +18,17 @@ from typing import Any
 
 import pyarrow as pa
 
-from policy_ray import logs
+from policy_ray import failpoints, logs
 from policy_ray.adapters.lake import Lake
 from policy_ray.adapters.lake_schema import TABLES
 from policy_ray.core import rows
+from policy_ray.core.audit_chain import Draft, extend
 from policy_ray.core.outcomes import DocumentResult, DocumentTask
+from policy_ray.flows import audit_trail
+from policy_ray.flows.audit_trail import Landed
 
-COMMIT_ORDER = ("extractions", "policies", "dead_letters", "documents")
+DATA_TABLES = ("extractions", "policies", "dead_letters")
+COMMIT_ORDER = (*DATA_TABLES, "documents")
 KEY_COLUMN = {"extractions": "idempotency_key", "policies": "idempotency_key",
               "dead_letters": "idempotency_key", "documents": "source_uri"}
 
@@ -38,13 +43,16 @@ class BatchState:
     committed_elsewhere: dict[str, str]  # doc_sha256 -> idempotency_key, committed by any batch
     first_seen: dict[str, datetime]
     last_sequence: int
+    audit_head: tuple[int, str]
+    audited: set[tuple[str, str]]
 
     @classmethod
     def load(cls, lake: Lake, batch_id: str) -> BatchState:
         keys = {name: lake.keys(name, KEY_COLUMN[name], batch_id=batch_id) for name in COMMIT_ORDER}
         return cls(keys=keys, resumed_keys={name: frozenset(v) for name, v in keys.items()},
                    ledger=lake.ledger(batch_id), committed_elsewhere=lake.committed_documents(),
-                   first_seen=lake.first_seen_dead_letters(), last_sequence=lake.last_sequence(batch_id))
+                   first_seen=lake.first_seen_dead_letters(), last_sequence=lake.last_sequence(batch_id),
+                   audit_head=lake.audit_head(), audited=lake.audited(batch_id))
 
 
 @dataclass
@@ -52,7 +60,6 @@ class Counts:
     accepted: int = 0
     dead_lettered: int = 0
     duplicates: int = 0
-    sent_to_ocr: int = 0
     categories: Counter[str] = field(default_factory=Counter)
     routes: Counter[str] = field(default_factory=Counter)
 
@@ -67,11 +74,14 @@ class MicroBatchCommitter:
         self.interval_s = interval_s
         self.metadata = dict(metadata)
         self.sequence = state.last_sequence
+        self.head = state.audit_head
         self.counts = Counts()
         self.commits = 0
         self.commit_seconds = 0.0
         self._pending: dict[str, list[dict[str, Any]]] = {name: [] for name in COMMIT_ORDER}
-        self._pending_docs = 0
+        self._documents: list[tuple[str, Any]] = []  # what the audit trail must say about this micro-batch
+        self._events: list[Draft] = []
+        self._resumed_rows: dict[str, dict[str, dict[str, Any]]] | None = None
         self._last_flush = time.monotonic()
         self.log = logs.logger.bind(batch_id=batch_id, stage="commit")
 
@@ -94,17 +104,24 @@ class MicroBatchCommitter:
             self.counts.dead_lettered += 1
             self.counts.categories[result.failure.category.value] += 1
         self.counts.routes[result.routing_rule or (result.failure.category.value if result.failure else "")] += 1
+        self._documents.append(("result", result))
         self._document_done()
 
     def add_ledger_only(self, task: DocumentTask, disposition: str) -> None:
-        """Record the ledger row of a document whose data rows an earlier run already committed."""
+        """Record a document whose data rows an earlier run already committed (rolled forward)."""
         self._stage("documents", rows.ledger_row(task, disposition, logs.now_utc()))
+        self._documents.append(("rolled_forward", (task, disposition)))
         self._document_done()
 
     def add_duplicate(self, task: DocumentTask, duplicate_of: str) -> None:
         self._stage("documents", rows.ledger_row(task, rows.DUPLICATE, logs.now_utc(), duplicate_of))
+        self._documents.append(("duplicate", (task, duplicate_of)))
         self.counts.duplicates += 1
         self._document_done()
+
+    def add_event(self, draft: Draft) -> None:
+        """A batch-level audit entry (run started, completed, ...), written with the next commit."""
+        self._events.append(draft)
 
     def _stage(self, table: str, row: dict[str, Any]) -> None:
         key = row[KEY_COLUMN[table]]
@@ -114,28 +131,79 @@ class MicroBatchCommitter:
         self._pending[table].append(row)
 
     def _document_done(self) -> None:
-        self._pending_docs += 1
-        if self._pending_docs >= self.every_docs or time.monotonic() - self._last_flush >= self.interval_s:
+        if len(self._documents) >= self.every_docs or time.monotonic() - self._last_flush >= self.interval_s:
             self.flush()
 
     # ---- write -----------------------------------------------------------------------------------------
 
     def flush(self) -> None:
         self._last_flush = time.monotonic()
-        if not any(self._pending.values()):
+        if not any(self._pending.values()) and not self._documents and not self._events:
             return
+        failpoints.reach("between_micro_batches")
         self.sequence += 1
         started = time.perf_counter()
-        for table in COMMIT_ORDER:
-            batch_rows = self._pending[table]
-            if not batch_rows:
-                continue
-            schema, _ = TABLES[table]
-            data = pa.Table.from_pylist(batch_rows, schema=schema)
-            meta = {**self.metadata, "micro_batch": str(self.sequence), "rows": str(len(batch_rows))}
-            result = self.lake.append(table, data, batch_id=self.batch_id, sequence=self.sequence, metadata=meta)
-            self.commits += 0 if result.replayed else 1
-            self._pending[table] = []
+        meta = {**self.metadata, "micro_batch": str(self.sequence), "chain_head": self.head[1]}
+        landed = {table: self._write(table, meta) for table in DATA_TABLES}
+        self._write_audit(landed, meta)
+        self._write("documents", meta)
         self.commit_seconds += time.perf_counter() - started
-        self.log.info("micro-batch committed", micro_batch=self.sequence, documents=self._pending_docs)
-        self._pending_docs = 0
+        self.log.info("micro-batch committed", micro_batch=self.sequence, documents=len(self._documents))
+        self._documents = []
+
+    def _write(self, table: str, meta: Mapping[str, str]) -> Landed:
+        batch_rows = self._pending[table]
+        self._pending[table] = []
+        if not batch_rows:
+            return Landed(None, None)
+        for row in batch_rows:
+            if "micro_batch" in TABLES[table][0].names:
+                row["micro_batch"] = self.sequence
+        schema, _ = TABLES[table]
+        failpoints.reach(f"before_write:{table}")
+        result = self.lake.append(table, pa.Table.from_pylist(batch_rows, schema=schema), batch_id=self.batch_id,
+                                  sequence=self.sequence, metadata={**meta, "rows": str(len(batch_rows))})
+        failpoints.reach(f"after_write:{table}")
+        self.commits += 0 if result.replayed else 1
+        version = result.version
+        if version is None:  # replayed: the transaction was already there; find the version it wrote
+            version = self.lake.version_of(table, self.batch_id, self.sequence)
+        return Landed(version, self.lake.log_sha256(table, version) if version is not None else None)
+
+    def _write_audit(self, landed: Mapping[str, Landed], meta: Mapping[str, str]) -> None:
+        drafts: list[Draft] = list(self._events)
+        self._events = []
+        for kind, item in self._documents:
+            if kind == "result":
+                drafts += audit_trail.for_result(item, landed)
+            elif kind == "duplicate":
+                drafts += audit_trail.for_duplicate(*item)
+            else:
+                drafts += self._rolled_forward(*item)
+        fresh = [d for d in drafts if d.idempotency_key is None
+                 or (d.idempotency_key, d.stage.value) not in self.state.audited]
+        if not fresh:
+            return
+        failpoints.reach("before_audit")
+        entries = extend(self.head[0], self.head[1], fresh, logs.now_utc())
+        data = pa.Table.from_pylist([e.__dict__ for e in entries], schema=TABLES["audit_log"][0])
+        self.lake.append("audit_log", data, batch_id=self.batch_id, sequence=self.sequence,
+                         metadata={**meta, "chain_head": entries[-1].entry_hash, "entries": str(len(entries))})
+        failpoints.reach("after_audit")
+        self.head = (entries[-1].seq, entries[-1].entry_hash)
+        self.state.audited.update((d.idempotency_key, d.stage.value) for d in fresh if d.idempotency_key)
+
+    def _rolled_forward(self, task: DocumentTask, disposition: str) -> list[Draft]:
+        table = "policies" if disposition == rows.COMMITTED else "dead_letters"
+        if self._resumed_rows is None:
+            cols = ["idempotency_key", "micro_batch", "raw_sha256", "normalized_sha256", "routing_rule"]
+            self._resumed_rows = {
+                name: {r["idempotency_key"]: r for r in self.lake.read(
+                    name, [c for c in cols if c in TABLES[name][0].names], batch_id=self.batch_id).to_pylist()}
+                for name in ("policies", "dead_letters")
+            }
+        row = self._resumed_rows[table].get(task.idempotency_key, {})
+        micro = row.get("micro_batch")
+        version = self.lake.version_of(table, self.batch_id, int(micro)) if micro is not None else None
+        log_sha = self.lake.log_sha256(table, version) if version is not None else None
+        return audit_trail.for_rolled_forward(task, table, row, Landed(version, log_sha))

@@ -9,20 +9,27 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
+import os
+import socket
 import sys
 import time
+import uuid
 from collections.abc import Iterator
 from dataclasses import dataclass, field
-from datetime import date
+from datetime import date, datetime, timedelta
 from typing import Any
 
-from policy_ray import __version__, logs
+import psutil
+from deltalake.exceptions import CommitFailedError
+
+from policy_ray import __version__, failpoints, logs
 from policy_ray.actors import runtime
 from policy_ray.actors.pool import PoolPolicy, RecyclingActorPool
 from policy_ray.actors.scheduler import Lane, drive
 from policy_ray.adapters.lake import Lake, count_by
 from policy_ray.adapters.source import DocumentSource, SourceFile
 from policy_ray.config import PipelineData, Settings, load_pipeline_data
+from policy_ray.core.audit_chain import Draft, Stage
 from policy_ray.core.identity import idempotency_key, sha256_hex
 from policy_ray.core.outcomes import DocumentResult, DocumentTask
 from policy_ray.core.rows import COMMITTED, DEAD_LETTERED
@@ -104,14 +111,27 @@ def run_night(request: NightRequest, settings: Settings) -> NightSummary:
     log = logs.logger.bind(batch_id=batch_id, stage="driver")
     lake = Lake(request.lake_uri, storage_options=settings.storage_options)
     lake.ensure_tables()
-    state = BatchState.load(lake, batch_id)
-    run_count = _mark_running(lake, request, batch_id, data)
+    failpoints.reach("night_started")
+    nonce = uuid.uuid4().hex[:8]
+    run_count = _mark_running(lake, request, batch_id, data, settings.batch_lease_s, _owner(nonce))
+    _RUNS_IN_THIS_PROCESS.add(nonce)
+    state = BatchState.load(lake, batch_id)  # after taking the lease: nobody else writes this batch now
+    try:
+        return _run(request, settings, lake, source, state, data, batch_id, run_count, started, log)
+    finally:
+        _RUNS_IN_THIS_PROCESS.discard(nonce)
+
+
+def _run(request: NightRequest, settings: Settings, lake: Lake, source: DocumentSource, state: BatchState,
+         data: PipelineData, batch_id: str, run_count: int, started: float, log: Any) -> NightSummary:
     log.info("night started", input=request.input_uri, lake=request.lake_uri, run=run_count,
              resumed_documents=len(state.ledger))
 
     metadata = {"batch_id": batch_id, "code_version": __version__, "run": str(run_count), **data.versions}
     committer = MicroBatchCommitter(lake, batch_id, state, every_docs=settings.commit_every_docs,
                                     interval_s=settings.commit_interval_s, metadata=metadata)
+    committer.add_event(Draft(batch_id, Stage.BATCH_STARTED, details=json.dumps(
+        {"run": run_count, "input_uri": request.input_uri, **data.versions}, sort_keys=True)))
     summary = NightSummary(batch_id=batch_id, batch_date=request.batch_date)
     plan = plan_pools(settings, runtime.cluster_resources())
     ocr_settings = settings.replace(ocr_engine=plan.ocr_engine, ocr_use_gpu=plan.ocr_use_gpu)
@@ -128,6 +148,7 @@ def run_night(request: NightRequest, settings: Settings) -> NightSummary:
 
     def extracted(result: DocumentResult) -> None:
         if result.status == "ocr" and ocr_route is not None:
+            failpoints.reach("ocr_handoff")
             summary.sent_to_ocr += 1
             turned_away = ocr_route.enqueue(result)
             if turned_away is None:
@@ -165,6 +186,7 @@ def run_night(request: NightRequest, settings: Settings) -> NightSummary:
         committer.flush()
     finally:
         progress.close()
+    failpoints.reach("before_batch_close")
     summary.pool = extract_pool.stats.as_dict()
     if ocr_route is not None:
         summary.ocr_pool = lanes[1].pool.stats.as_dict()
@@ -172,7 +194,8 @@ def run_night(request: NightRequest, settings: Settings) -> NightSummary:
     summary.commits, summary.commit_seconds = committer.commits, round(committer.commit_seconds, 2)
     summary.seconds = round(time.monotonic() - started, 2)
     summary.documents_per_second = round(summary.processed / summary.seconds, 3) if summary.seconds else 0.0
-    _close_batch(lake, request, batch_id, run_count, data, summary)
+    _close_batch(lake, request, batch_id, run_count, data, summary, committer)
+    failpoints.reach("after_batch_close")
     log.info("night finished", **{k: v for k, v in summary.as_dict().items() if k not in ("pool", "ocr_pool")})
     return summary
 
@@ -240,24 +263,60 @@ def _progress(enabled: bool | None) -> Any:
     return tqdm(desc="documents", unit="doc", disable=not show, file=sys.stderr)
 
 
-def _mark_running(lake: Lake, request: NightRequest, batch_id: str, data: PipelineData) -> int:
+class BatchBusy(Exception):
+    """Another live run holds this batch: this run must not write anything."""
+
+
+_RUNS_IN_THIS_PROCESS: set[str] = set()
+
+
+def _owner(nonce: str) -> str:
+    return f"{socket.gethostname()}:{os.getpid()}:{nonce}"
+
+
+def _lease_is_live(owner: str | None, until: datetime | None, now: datetime) -> bool:
+    if not owner or until is None or until <= now:
+        return False
+    host, pid, nonce = (owner.split(":") + ["", "", ""])[:3]
+    if host != socket.gethostname() or not pid.isdigit():
+        return True  # another host's run: trust its lease until it expires
+    if int(pid) == os.getpid():
+        return nonce in _RUNS_IN_THIS_PROCESS
+    return psutil.pid_exists(int(pid))  # a killed run on this host frees its batch at once
+
+
+def _mark_running(lake: Lake, request: NightRequest, batch_id: str, data: PipelineData, lease_s: float,
+                  owner: str) -> int:
+    """Take the batch's lease (one run at a time) and record the run. A concurrent start loses the
+    race on the lease's app transaction and fails cleanly."""
     previous = lake.batch_row(batch_id)
-    run_count = int(previous["run_count"]) + 1 if previous else 1
     now = logs.now_utc()
+    if previous and previous["status"] == "running" and _lease_is_live(previous.get("lease_owner"),
+                                                                         previous.get("lease_until"), now):
+        raise BatchBusy(f"batch {batch_id} is being run by {previous['lease_owner']} "
+                        f"(lease until {previous['lease_until']})")
+    run_count = int(previous["run_count"]) + 1 if previous else 1
     row = {
         "batch_id": batch_id, "batch_date": request.batch_date, "input_uri": request.input_uri,
         "status": "running", "started_at": previous["started_at"] if previous else now, "finished_at": None,
-        "run_count": run_count, "listed": None, "accepted": None, "dead_lettered": None, "duplicates": None,
+        "run_count": run_count, "lease_owner": owner, "lease_until": now + timedelta(seconds=lease_s),
+        "listed": None, "accepted": None, "dead_lettered": None, "duplicates": None,
         "sent_to_ocr": None, "dead_letter_categories": None, "code_version": __version__,
         "routing_matrix_version": data.versions["routing_matrix_version"], "summary_json": None,
     }
-    lake.upsert("batches", [row], key="batch_id",
-                metadata={"batch_id": batch_id, "event": "run_started", "run": str(run_count)})
+    try:
+        lake.upsert("batches", [row], key="batch_id", app_transaction=(f"policy-ray:{batch_id}:lease", run_count),
+                    metadata={"batch_id": batch_id, "event": "run_started", "run": str(run_count)})
+    except CommitFailedError as exc:
+        raise BatchBusy(f"batch {batch_id}: another run started at the same moment ({exc})") from exc
+    current = lake.batch_row(batch_id)
+    if current is None or current.get("lease_owner") != owner:
+        raise BatchBusy(f"batch {batch_id}: lease taken by {current and current.get('lease_owner')}")
     return run_count
 
 
 def _close_batch(lake: Lake, request: NightRequest, batch_id: str, run_count: int, data: PipelineData,
-                 summary: NightSummary) -> None:
+                 summary: NightSummary, committer: MicroBatchCommitter) -> None:
     """Counts come from the tables, not from this run: a resumed night reports the whole night."""
     ledger = lake.read("documents", ["disposition"], batch_id=batch_id)
     dispositions = count_by(ledger, "disposition")
@@ -267,11 +326,16 @@ def _close_batch(lake: Lake, request: NightRequest, batch_id: str, run_count: in
     summary.dead_lettered = dispositions.get(DEAD_LETTERED, 0)
     summary.duplicates = dispositions.get("duplicate", 0)
     summary.dead_letter_categories = categories
+    committer.add_event(Draft(batch_id, Stage.BATCH_COMPLETED, details=json.dumps(
+        {"run": run_count, "listed": summary.listed, "accepted": summary.accepted,
+         "dead_lettered": summary.dead_lettered, "duplicates": summary.duplicates}, sort_keys=True)))
+    committer.flush()
     previous = lake.batch_row(batch_id)
     row = {
         "batch_id": batch_id, "batch_date": request.batch_date, "input_uri": request.input_uri,
         "status": "completed", "started_at": previous["started_at"] if previous else logs.now_utc(),
-        "finished_at": logs.now_utc(), "run_count": run_count, "listed": summary.listed,
+        "finished_at": logs.now_utc(), "run_count": run_count, "lease_owner": None, "lease_until": None,
+        "listed": summary.listed,
         "accepted": summary.accepted, "dead_lettered": summary.dead_lettered, "duplicates": summary.duplicates,
         "sent_to_ocr": summary.sent_to_ocr, "dead_letter_categories": sorted(categories.items()),
         "code_version": __version__,
@@ -279,7 +343,8 @@ def _close_batch(lake: Lake, request: NightRequest, batch_id: str, run_count: in
         "summary_json": json.dumps(summary.as_dict(), sort_keys=True, default=str),
     }
     lake.upsert("batches", [row], key="batch_id",
-                metadata={"batch_id": batch_id, "event": "run_completed", "run": str(run_count)})
+                metadata={"batch_id": batch_id, "event": "run_completed", "run": str(run_count),
+                          "chain_head": committer.head[1]})
 
 
 __all__ = ["FailureCategory", "NightRequest", "NightSummary", "batch_id_for", "run_night"]

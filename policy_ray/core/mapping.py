@@ -267,8 +267,9 @@ def _assemble(votes: dict[str, FieldVotes], table: TableResult | None, template:
     term_error = check_term(effective, expiration)
     if term_is_regular(_as_date(effective), _as_date(expiration)):
         # Two dates read independently that form a usual policy term corroborate each other.
+        # A misread that still lands on the same day and month a whole term away is very unlikely.
         for name in ("effective_date", "expiration_date"):
-            conf[name] = max(conf[name], min(0.97, conf[name] + 0.05)) if conf[name] >= 0.75 else conf[name]
+            conf[name] = max(conf[name], 0.92) if conf[name] >= 0.75 else conf[name]
     if term_error:
         errors.append(term_error)
         conf["effective_date"] = scale(conf["effective_date"], 0.3)

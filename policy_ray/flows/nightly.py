@@ -277,7 +277,7 @@ def _owner(nonce: str) -> str:
 def _lease_is_live(owner: str | None, until: datetime | None, now: datetime) -> bool:
     if not owner or until is None or until <= now:
         return False
-    host, pid, nonce = (owner.split(":") + ["", "", ""])[:3]
+    host, pid, nonce = [*owner.split(":"), "", "", ""][:3]
     if host != socket.gethostname() or not pid.isdigit():
         return True  # another host's run: trust its lease until it expires
     if int(pid) == os.getpid():

@@ -25,7 +25,7 @@ NIGHT = date(2026, 12, 1)
 @pytest.fixture(scope="module")
 def scanned_night(tmp_path_factory: pytest.TempPathFactory) -> tuple[Path, list[dict[str, Any]]]:
     out = tmp_path_factory.mktemp("scans")
-    truth = generate_night(out, 10, 21, include_images=True, include_hostile=False, scanned_share=0.4)
+    truth = generate_night(out, 16, 21, include_images=True, include_hostile=False, scanned_share=0.5)
     return out, read_truth(truth)
 
 
@@ -34,7 +34,7 @@ def _documents(folder: Path) -> list[Path]:
 
 
 def _settings(**changes: Any) -> Settings:
-    return Settings(extractors=2, ocr_workers=1, ocr_engine="tesseract", document_deadline_s=60,
+    return Settings(extractors=1, ocr_workers=2, ocr_engine="tesseract", document_deadline_s=60,
                     commit_every_docs=20, ocr_breaker_name=f"breaker-{uuid.uuid4().hex[:8]}").replace(**changes)
 
 

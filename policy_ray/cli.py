@@ -33,6 +33,8 @@ def _add_ingest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ocr-engine", choices=("auto", "tesseract", "rapidocr"), default=None,
                    help="auto: rapidocr on GPU clusters, tesseract otherwise")
     p.add_argument("--ocr-dpi", type=int, default=None, help="render resolution for OCR (default 200)")
+    p.add_argument("--alert-webhook", default=None, help="POST a JSON alert here when the night is quarantined")
+    p.add_argument("--no-reconcile", action="store_true", help="skip the end-of-night reconciliation")
     p.add_argument("--no-triage", action="store_true", help="geometry on every page (slow path)")
     p.add_argument("--no-camelot", action="store_true", help="skip camelot's second opinion on ruled tables")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
@@ -47,6 +49,7 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         document_deadline_s=args.deadline, max_attempts=args.max_attempts, commit_every_docs=args.commit_every,
         triage=False if args.no_triage else None, camelot=False if args.no_camelot else None,
         ocr=args.ocr, ocr_workers=args.ocr_workers, ocr_engine=args.ocr_engine, ocr_dpi=args.ocr_dpi,
+        alert_webhook=args.alert_webhook, reconcile=False if args.no_reconcile else None,
     )
 
 
@@ -104,6 +107,48 @@ def cmd_audit_verify(args: argparse.Namespace) -> int:
     return 0 if report.ok else 1
 
 
+def cmd_optimize(args: argparse.Namespace) -> int:
+    import json
+
+    from policy_ray.adapters.lake import Lake
+    from policy_ray.flows.maintenance import optimize
+
+    print(json.dumps(optimize(Lake(args.lake)), indent=2, sort_keys=True))
+    return 0
+
+
+def cmd_reconcile(args: argparse.Namespace) -> int:
+    from policy_ray.adapters.lake import Lake
+    from policy_ray.flows.reconcile import reconcile_all, reconcile_batch
+
+    logs.configure("reconcile")
+    lake = Lake(args.lake)
+    if args.all:
+        results = reconcile_all(lake, webhook=args.webhook)
+    elif args.batch:
+        results = [reconcile_batch(lake, args.batch, webhook=args.webhook, check_drift=True)]
+    else:
+        print("policy-ray reconcile: give --batch ID or --all", file=sys.stderr)
+        return 1
+    for result in results:
+        print(result.render())
+    return 1 if any(r.deviations or r.drift for r in results) else 0
+
+
+def cmd_batch_release(args: argparse.Namespace) -> int:
+    from policy_ray.adapters.lake import Lake
+    from policy_ray.flows.reconcile import release
+
+    logs.configure("reconcile")
+    try:
+        release(Lake(args.lake), args.batch_id, args.reason)
+    except (KeyError, ValueError) as exc:
+        print(f"policy-ray batch release: {exc}", file=sys.stderr)
+        return 1
+    print(f"batch {args.batch_id} released")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policy-ray", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -127,6 +172,24 @@ def build_parser() -> argparse.ArgumentParser:
     verify_cmd.add_argument("--batch", default=None, help="check only this batch's rows (the chain is always whole)")
     verify_cmd.add_argument("--sources", type=Path, default=None, help="also re-hash the source files in DIR")
     verify_cmd.set_defaults(func=cmd_audit_verify)
+
+    rec = sub.add_parser("reconcile", help="check a night against its baseline; quarantine it on a deviation")
+    rec.add_argument("--lake", required=True)
+    rec.add_argument("--batch", default=None)
+    rec.add_argument("--all", action="store_true", help="every batch, with a drift sweep against the audit trail")
+    rec.add_argument("--webhook", default=None, help="POST a JSON alert here when a batch is quarantined")
+    rec.set_defaults(func=cmd_reconcile)
+
+    batch = sub.add_parser("batch", help="batch administration").add_subparsers(dest="batch_command", required=True)
+    rel = batch.add_parser("release", help="release a quarantined batch after review (an audit entry)")
+    rel.add_argument("batch_id")
+    rel.add_argument("--lake", required=True)
+    rel.add_argument("--reason", required=True)
+    rel.set_defaults(func=cmd_batch_release)
+
+    opt = sub.add_parser("optimize", help="compact small files and checkpoint every table (keeps the evidence)")
+    opt.add_argument("--lake", required=True)
+    opt.set_defaults(func=cmd_optimize)
 
     sql = sub.add_parser("sql", help="run SQL over the lake's tables (DataFusion)")
     sql.add_argument("--lake", required=True)

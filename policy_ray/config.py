@@ -36,6 +36,8 @@ class Settings:
     max_file_mb: int = 256
     commit_every_docs: int = 250  # micro-batch size
     commit_interval_s: float = 30.0  # ... or this long since the last commit, whichever comes first
+    reconcile: bool = True  # reconcile the night against its baseline at the end of the job
+    alert_webhook: str | None = None  # POST a JSON alert here when a night is quarantined
     batch_lease_s: float = 6 * 3600.0  # a run's claim on its batch; a killed run on the same host frees it at once
     triage: bool = True  # cheap pypdfium2 text first, geometry only on pages that carry fields
     camelot: bool = True

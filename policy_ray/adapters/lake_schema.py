@@ -109,7 +109,8 @@ BATCHES = pa.schema(
         ("batch_id", pa.string()),
         ("batch_date", pa.date32()),
         ("input_uri", pa.string()),
-        ("status", pa.string()),  # running | completed | failed
+        ("status", pa.string()),  # running | completed | quarantined | released
+        ("status_reason", pa.string()),  # why quarantined (JSON list of deviations) or released (the reviewer's reason)
         ("started_at", TS),
         ("finished_at", TS),
         ("run_count", pa.int32()),

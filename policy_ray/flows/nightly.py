@@ -37,6 +37,7 @@ from policy_ray.errors import Failure, FailureCategory, PolicyRayError
 from policy_ray.flows.capacity import plan_pools
 from policy_ray.flows.committer import BatchState, MicroBatchCommitter
 from policy_ray.flows.ocr_route import OcrRoute
+from policy_ray.flows.reconcile import reconcile_batch
 
 
 @dataclass(frozen=True)
@@ -69,6 +70,7 @@ class NightSummary:
     pool: dict[str, Any] = field(default_factory=dict)
     ocr_pool: dict[str, Any] = field(default_factory=dict)
     ocr: dict[str, Any] = field(default_factory=dict)
+    reconcile: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         out = dataclasses.asdict(self)
@@ -90,6 +92,9 @@ class NightSummary:
             lines.append("  dead letters: " + ", ".join(
                 f"{k}={v}" for k, v in sorted(self.dead_letter_categories.items())))
         lines.append(f"  extractor pool: {json.dumps(self.pool, sort_keys=True)}")
+        if self.reconcile:
+            lines.append(f"  reconciliation: {self.reconcile['status']}"
+                         + "".join(f"\n    - {d}" for d in self.reconcile["deviations"]))
         if self.ocr_pool:
             lines.append(f"  OCR: sent {self.sent_to_ocr}; pool {json.dumps(self.ocr_pool, sort_keys=True)}")
             lines.append(f"  OCR breaker: {json.dumps(self.ocr, sort_keys=True)}")
@@ -196,6 +201,10 @@ def _run(request: NightRequest, settings: Settings, lake: Lake, source: Document
     summary.documents_per_second = round(summary.processed / summary.seconds, 3) if summary.seconds else 0.0
     _close_batch(lake, request, batch_id, run_count, data, summary, committer)
     failpoints.reach("after_batch_close")
+    if settings.reconcile:
+        outcome = reconcile_batch(lake, batch_id, webhook=settings.alert_webhook)
+        summary.reconcile = {"status": outcome.status, "deviations": [d.message for d in outcome.deviations],
+                             "report": outcome.report}
     log.info("night finished", **{k: v for k, v in summary.as_dict().items() if k not in ("pool", "ocr_pool")})
     return summary
 
@@ -298,7 +307,8 @@ def _mark_running(lake: Lake, request: NightRequest, batch_id: str, data: Pipeli
     run_count = int(previous["run_count"]) + 1 if previous else 1
     row = {
         "batch_id": batch_id, "batch_date": request.batch_date, "input_uri": request.input_uri,
-        "status": "running", "started_at": previous["started_at"] if previous else now, "finished_at": None,
+        "status": "running", "status_reason": None,
+        "started_at": previous["started_at"] if previous else now, "finished_at": None,
         "run_count": run_count, "lease_owner": owner, "lease_until": now + timedelta(seconds=lease_s),
         "listed": None, "accepted": None, "dead_lettered": None, "duplicates": None,
         "sent_to_ocr": None, "dead_letter_categories": None, "code_version": __version__,
@@ -333,7 +343,8 @@ def _close_batch(lake: Lake, request: NightRequest, batch_id: str, run_count: in
     previous = lake.batch_row(batch_id)
     row = {
         "batch_id": batch_id, "batch_date": request.batch_date, "input_uri": request.input_uri,
-        "status": "completed", "started_at": previous["started_at"] if previous else logs.now_utc(),
+        "status": "completed", "status_reason": None,
+        "started_at": previous["started_at"] if previous else logs.now_utc(),
         "finished_at": logs.now_utc(), "run_count": run_count, "lease_owner": None, "lease_until": None,
         "listed": summary.listed,
         "accepted": summary.accepted, "dead_lettered": summary.dead_lettered, "duplicates": summary.duplicates,

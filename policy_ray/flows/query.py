@@ -8,14 +8,24 @@ from deltalake import QueryBuilder
 from policy_ray.adapters.lake import Lake
 from policy_ray.adapters.lake_schema import TABLES
 
+# Rows of quarantined batches stay in `policies`, flagged by their batch's status; this view hides them.
+POLICIES_CURRENT = ("CREATE VIEW policies_current AS SELECT p.* FROM policies p JOIN batches b "
+                    "ON p.batch_id = b.batch_id WHERE b.status <> 'quarantined'")
+
 
 def run_sql(lake_uri: str, sql: str) -> pa.Table:
     lake = Lake(lake_uri)
     builder = QueryBuilder()
     for name in TABLES:
         builder.register(name, lake.table(name))
+    builder.execute(POLICIES_CURRENT).read_all()
     reader = builder.execute(sql)
     return pa.table(reader.read_all())
+
+
+def policies_current(lake_uri: str) -> pa.Table:
+    """Committed policies of every batch that is not quarantined (for pandas/polars users)."""
+    return run_sql(lake_uri, "SELECT * FROM policies_current")
 
 
 def format_table(table: pa.Table, *, max_rows: int = 50) -> str:

@@ -138,3 +138,18 @@ def test_changed_source_file_is_detected(audited_lake: tuple[Path, Path], lake_c
     victim.write_bytes(victim.read_bytes() + b"%tampered\n")
     report = verify(Lake(str(lake_copy)), sources=night)
     assert not report.ok and victim.name in report.findings[0].what
+
+
+def test_compaction_keeps_verification_passing(lake_copy: Path) -> None:
+    from policy_ray.flows.maintenance import optimize
+
+    report = optimize(Lake(str(lake_copy)))
+    assert report["policies"]["files_after"] <= report["policies"]["files_before"]
+    assert verify(Lake(str(lake_copy))).ok
+
+
+def test_tables_keep_evidence_for_seven_years(lake_copy: Path) -> None:
+    for name in ("policies", "dead_letters", "documents", "extractions", "audit_log", "batches"):
+        config = DeltaTable(str(lake_copy / name)).metadata().configuration
+        assert config["delta.logRetentionDuration"] == config["delta.deletedFileRetentionDuration"] \
+            == "interval 2557 days"

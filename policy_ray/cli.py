@@ -10,6 +10,7 @@ import sys
 from collections.abc import Sequence
 from datetime import date
 from pathlib import Path
+from typing import Any
 
 from policy_ray import logs
 from policy_ray.config import Settings
@@ -43,13 +44,15 @@ def _add_ingest_options(p: argparse.ArgumentParser) -> None:
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
-    base = Settings()
-    return base.replace(
-        extractors=args.extractors, max_calls=args.max_calls, memory_ceiling_mb=args.memory_ceiling_mb,
-        document_deadline_s=args.deadline, max_attempts=args.max_attempts, commit_every_docs=args.commit_every,
-        triage=False if args.no_triage else None, camelot=False if args.no_camelot else None,
-        ocr=args.ocr, ocr_workers=args.ocr_workers, ocr_engine=args.ocr_engine, ocr_dpi=args.ocr_dpi,
-        alert_webhook=args.alert_webhook, reconcile=False if args.no_reconcile else None,
+    def opt(name: str) -> Any:
+        return getattr(args, name, None)
+
+    return Settings().replace(
+        extractors=opt("extractors"), max_calls=opt("max_calls"), memory_ceiling_mb=opt("memory_ceiling_mb"),
+        document_deadline_s=opt("deadline"), max_attempts=opt("max_attempts"), commit_every_docs=opt("commit_every"),
+        triage=False if opt("no_triage") else None, camelot=False if opt("no_camelot") else None,
+        ocr=opt("ocr"), ocr_workers=opt("ocr_workers"), ocr_engine=opt("ocr_engine"), ocr_dpi=opt("ocr_dpi"),
+        alert_webhook=opt("alert_webhook"), reconcile=False if opt("no_reconcile") else None,
     )
 
 
@@ -149,6 +152,39 @@ def cmd_batch_release(args: argparse.Namespace) -> int:
     return 0
 
 
+def _dlq_filter(args: argparse.Namespace) -> Any:
+    from policy_ray.flows.replay import REPLAYABLE, DlqFilter
+
+    status = tuple(args.status.split(",")) if args.status else REPLAYABLE
+    return DlqFilter(category=args.category, batch_id=args.batch, carrier=args.carrier, retryable=args.retryable,
+                     since=args.since, status=status, keys=tuple(getattr(args, "keys", ()) or ()))
+
+
+def cmd_dlq(args: argparse.Namespace) -> int:
+    import json
+
+    from policy_ray.adapters.lake import Lake
+    from policy_ray.flows.query import format_table
+    from policy_ray.flows.replay import LIST_COLUMNS, replay, select
+
+    lake = Lake(args.lake)
+    if args.dlq_command == "list":
+        print(format_table(select(lake, _dlq_filter(args)).select(LIST_COLUMNS), max_rows=args.max_rows))
+        return 0
+    if args.dlq_command == "show":
+        rows = select(lake, _dlq_filter(args)).to_pylist()
+        for row in rows:
+            print(json.dumps(row, indent=2, default=str, sort_keys=True))
+        return 0 if rows else 1
+    logs.configure("replay", level=args.log_level)
+    settings = settings_from_args(args)
+    result = replay(lake, _dlq_filter(args), settings, address=args.address)
+    print(result.render())
+    if result.summary:
+        print(result.summary.render())
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="policy-ray", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
@@ -186,6 +222,31 @@ def build_parser() -> argparse.ArgumentParser:
     rel.add_argument("--lake", required=True)
     rel.add_argument("--reason", required=True)
     rel.set_defaults(func=cmd_batch_release)
+
+    dlq = sub.add_parser("dlq", help="the dead-letter queue").add_subparsers(dest="dlq_command", required=True)
+    for name, text in (("list", "dead letters matching the filters"),
+                       ("show", "everything about matching dead letters"),
+                       ("replay", "re-submit matching dead letters through the pipeline as a new attempt")):
+        cmd = dlq.add_parser(name, help=text)
+        cmd.add_argument("--lake", required=True)
+        cmd.add_argument("--category", default=None)
+        cmd.add_argument("--batch", default=None)
+        cmd.add_argument("--carrier", default=None, help="substring of the carrier name the mapping read")
+        cmd.add_argument("--retryable", action=argparse.BooleanOptionalAction, default=None)
+        cmd.add_argument("--since", type=date.fromisoformat, default=None, help="batch date on or after")
+        cmd.add_argument("--status", default=None, help="comma list (default: open,requeued,failed_again)")
+        if name == "list":
+            cmd.add_argument("--max-rows", type=int, default=50)
+        if name == "show":
+            cmd.add_argument("keys", nargs="+", help="idempotency keys or prefixes")
+        if name == "replay":
+            cmd.add_argument("--address", default=None)
+            cmd.add_argument("--extractors", type=int, default=None)
+            cmd.add_argument("--ocr", action=argparse.BooleanOptionalAction, default=None)
+            cmd.add_argument("--ocr-workers", type=int, default=None)
+            cmd.add_argument("--log-level", default=None)
+            cmd.add_argument("keys", nargs="*", help="only these idempotency keys or prefixes")
+        cmd.set_defaults(func=cmd_dlq)
 
     opt = sub.add_parser("optimize", help="compact small files and checkpoint every table (keeps the evidence)")
     opt.add_argument("--lake", required=True)

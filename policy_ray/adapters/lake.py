@@ -149,6 +149,22 @@ class Lake:
             .execute()
         )
 
+    def update_columns(self, name: str, rows: Sequence[Mapping[str, Any]], *, key: str, columns: Sequence[str],
+                       metadata: Mapping[str, Any]) -> None:
+        """Set `columns` of existing rows (matched on `key`) from `rows`; other columns stay as they are."""
+        if not rows:
+            return
+        schema, _ = TABLES[name]
+        fields = [schema.field(key), *(schema.field(c) for c in columns)]
+        data = pa.Table.from_pylist([{f.name: r.get(f.name) for f in fields} for r in rows], schema=pa.schema(fields))
+        (
+            self.table(name)
+            .merge(data, predicate=f"t.{key} = s.{key}", source_alias="s", target_alias="t",
+                   commit_properties=CommitProperties(custom_metadata={k: str(v) for k, v in metadata.items()}))
+            .when_matched_update(updates={c: f"s.{c}" for c in columns})
+            .execute()
+        )
+
     # ---- what a run needs to know before it starts ---------------------------------------------------
 
     def keys(self, name: str, column: str, *, batch_id: str | None = None) -> set[str]:

@@ -1,7 +1,8 @@
 """The night's input: listing documents and reading their bytes, from a folder or a filesystem URI.
 
 Local folders are walked lazily in sorted order (a night of 100,000 files is never held as objects);
-other filesystems (s3://, gs://, ...) go through pyarrow.fs.
+other filesystems (s3://, gs://, ...) go through pyarrow.fs, built by `policy_ray.adapters.storage` from
+the run's storage options (an S3-compatible endpoint, credentials) and the AWS environment variables.
 """
 
 from __future__ import annotations
@@ -9,12 +10,13 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
 import pyarrow.fs as pafs
 
+from policy_ray.adapters import storage
 from policy_ray.errors import FailureCategory, PolicyRayError
 
 DOCUMENT_PATTERNS: tuple[str, ...] = ("*.pdf", "*.tif", "*.tiff", "*.png", "*.jpg", "*.jpeg")
@@ -41,14 +43,14 @@ def _local(location: str) -> str:
 
 class DocumentSource:
     def __init__(self, location: str, *, patterns: tuple[str, ...] = DOCUMENT_PATTERNS,
-                 filesystem: pafs.FileSystem | None = None):
+                 filesystem: pafs.FileSystem | None = None, storage_options: Mapping[str, str] | None = None):
         self.location = location
         self.patterns = patterns
         if filesystem is not None:
             self._fs: pafs.FileSystem | None = filesystem
             self._root = location.split("://", 1)[-1]
         elif _is_uri(location):
-            self._fs, self._root = pafs.FileSystem.from_uri(location)
+            self._fs, self._root = storage.filesystem_for(location, storage_options)
         else:
             self._fs, self._root = None, str(Path(_local(location)).resolve())
 
@@ -60,11 +62,19 @@ class DocumentSource:
         if self._fs is None:
             yield from self._walk_local(self._root)
             return
-        infos = self._fs.get_file_info(pafs.FileSelector(self._root, recursive=True))
+        try:
+            # One listing call (S3 pages through it 1,000 keys at a time); FileInfo objects are small.
+            infos = self._fs.get_file_info(pafs.FileSelector(self._root, recursive=True))
+        except FileNotFoundError as exc:
+            raise FileNotFoundError(f"input not found (or empty): {self.location}") from exc
+        scheme = self.location.split("://", 1)[0]
         for info in sorted(infos, key=lambda i: i.path):
             if info.type == pafs.FileType.File and self.wanted(info.base_name):
-                scheme = self.location.split("://", 1)[0]
                 yield SourceFile(f"{scheme}://{info.path}", int(info.size or 0))
+
+    def count(self) -> int:
+        """How many documents `list()` will yield (a listing pass, no reads): sizes a backlog."""
+        return sum(1 for _ in self.list())
 
     def _walk_local(self, root: str) -> Iterator[SourceFile]:
         if not os.path.isdir(root):
@@ -76,6 +86,17 @@ class DocumentSource:
                 yield from self._walk_local(entry.path)
             elif entry.is_file() and self.wanted(entry.name):
                 yield SourceFile(entry.path, entry.stat().st_size)
+
+    def stat(self, uri: str) -> SourceFile:
+        """One named file (a replay lists its documents itself). A file that is gone gets size 0 and
+        fails at hashing as `source_unreadable`, so it is still recorded."""
+        try:
+            if self._fs is None:
+                return SourceFile(uri, Path(uri).stat().st_size)
+            info = self._fs.get_file_info(uri.split("://", 1)[-1])
+            return SourceFile(uri, int(info.size or 0))
+        except OSError:
+            return SourceFile(uri, 0)
 
     def read(self, uri: str) -> bytes:
         try:

@@ -73,6 +73,7 @@ def dead_letter_row(result: DocumentResult, now: datetime, first_seen: datetime 
         if result.partial_fields else None,
         "raw_sha256": result.raw_sha256,
         "status": "open",
+        "resolution": None,
         "first_seen": first_seen or now,
         "last_seen": now,
     }

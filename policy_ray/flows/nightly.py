@@ -14,7 +14,7 @@ import socket
 import sys
 import time
 import uuid
-from collections.abc import Iterator
+from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from datetime import date, datetime, timedelta
 from typing import Any
@@ -48,6 +48,7 @@ class NightRequest:
     batch_id: str | None = None
     address: str | None = None
     progress: bool | None = None  # None: a progress bar when stderr is a terminal
+    files: tuple[str, ...] | None = None  # these documents instead of listing input_uri (a dead-letter replay)
 
 
 @dataclass
@@ -174,7 +175,8 @@ def _run(request: NightRequest, settings: Settings, lake: Lake, source: Document
                    deadline_s=settings.document_deadline_s, max_attempts=settings.max_attempts),
         kind="extractor",
     )
-    tasks = plan_tasks(source, state, committer, batch_id, request.batch_date, summary, progress)
+    listing = (source.stat(uri) for uri in request.files) if request.files is not None else source.list()
+    tasks = plan_tasks(source, listing, state, committer, batch_id, request.batch_date, summary, progress)
     lanes = [Lane(extract_pool, lambda: next(tasks, None), extracted)]
     if ocr_route is not None:
         ocr_pool = RecyclingActorPool(
@@ -209,11 +211,12 @@ def _run(request: NightRequest, settings: Settings, lake: Lake, source: Document
     return summary
 
 
-def plan_tasks(source: DocumentSource, state: BatchState, committer: MicroBatchCommitter, batch_id: str,
-               batch_date: date, summary: NightSummary, progress: Any) -> Iterator[DocumentTask]:
+def plan_tasks(source: DocumentSource, listing: Iterable[SourceFile], state: BatchState,
+               committer: MicroBatchCommitter, batch_id: str, batch_date: date, summary: NightSummary,
+               progress: Any) -> Iterator[DocumentTask]:
     """Stream the listing: skip what this batch already recorded, record duplicates, yield the rest."""
     seen: dict[str, str] = {sha: key for sha, key in state.ledger.values()}
-    for file in source.list():
+    for file in listing:
         summary.listed += 1
         if file.uri in state.ledger:
             summary.already_done += 1

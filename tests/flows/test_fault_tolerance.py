@@ -22,7 +22,7 @@ def _digital(truth: list[dict[str, Any]]) -> list[str]:
 
 
 def _run(folder: Path, lake_dir: Path, **settings: Any) -> Any:
-    base = Settings(extractors=2, document_deadline_s=60, commit_every_docs=5, max_attempts=2)
+    base = Settings(extractors=2, ocr=False, document_deadline_s=60, commit_every_docs=5, max_attempts=2)
     return run_night(NightRequest(str(folder), str(lake_dir), NIGHT, progress=False), base.replace(**settings))
 
 

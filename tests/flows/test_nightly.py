@@ -18,7 +18,8 @@ NIGHT = date(2026, 12, 1)
 
 
 def _settings(**changes: Any) -> Settings:
-    return Settings(extractors=2, document_deadline_s=60, commit_every_docs=40).replace(**changes)
+    # The text path alone (issue 2's criteria); the OCR route has its own tests.
+    return Settings(extractors=2, ocr=False, document_deadline_s=60, commit_every_docs=40).replace(**changes)
 
 
 def _files(folder: Path) -> list[Path]:

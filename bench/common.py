@@ -228,6 +228,7 @@ class Row:
     value: str
     target: str = ""
     holds: bool | None = None  # None: no target, informational
+    why: str = ""  # when a target does not hold: the measured reason, in one line
 
     @property
     def verdict(self) -> str:
@@ -247,8 +248,8 @@ class Figure:
     seconds: float = 0.0
     error: str | None = None
 
-    def row(self, metric: str, value: str, target: str = "", holds: bool | None = None) -> None:
-        self.rows.append(Row(metric, value, target, holds))
+    def row(self, metric: str, value: str, target: str = "", holds: bool | None = None, why: str = "") -> None:
+        self.rows.append(Row(metric, value, target, holds, why if holds is False else ""))
 
 
 def fmt(value: float, digits: int = 2) -> str:
@@ -269,7 +270,6 @@ def md_table(header: Sequence[str], rows: Sequence[Sequence[Any]]) -> list[str]:
 @dataclass
 class Context:
     scale: float = 1.0
-    seed: int = 7
     shared: dict[str, Any] = field(default_factory=dict)  # what one figure hands the next (e.g. a lake)
     ray_init_seconds: float | None = None
 
@@ -283,7 +283,9 @@ class Context:
         if ray.is_initialized():
             return 0.0
         started = time.perf_counter()
-        ray.init(num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
+        # address="local": a fresh instance of our own. Without it ray.init() joins the cluster another
+        # `ray start` on this machine last registered in /tmp/ray (and then refuses num_cpus).
+        ray.init(address="local", num_cpus=2, include_dashboard=False, log_to_driver=False, configure_logging=False)
         self.ray_init_seconds = time.perf_counter() - started
         return self.ray_init_seconds
 
@@ -293,3 +295,118 @@ class Context:
 
         if ray.is_initialized():
             ray.shutdown()
+
+
+# ---- where the CPU went during a measurement ----------------------------------------------------------------
+
+
+def _machine_busy_s() -> float:
+    """Busy CPU seconds of the whole machine since boot, from /proc/stat (all cores together)."""
+    try:
+        fields = Path("/proc/stat").read_text().splitlines()[0].split()[1:]
+    except OSError:
+        return float("nan")
+    user, nice, system, _idle, _iowait, irq, softirq, steal = (int(x) for x in fields[:8])
+    return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
+
+
+def _kind(process: psutil.Process, me: int) -> str:
+    if process.pid == me:
+        return "driver"
+    try:
+        cmd = " ".join(process.cmdline())
+        name = process.name()
+    except psutil.Error:
+        return "other"
+    if name.startswith("ray::") or cmd.startswith("ray::") or "default_worker.py" in cmd:
+        return "ray workers"
+    if "multiprocessing" in cmd:
+        return "pool workers"
+    if "ray" in cmd:
+        return "ray daemons"
+    return "other"
+
+
+class CpuWatch:
+    """CPU seconds used during a measurement by this process, its children (by kind) and everyone else.
+
+    Children are sampled every `period_s` (a process that ends between samples loses its last slice).
+    `mark()` (e.g. at the first result) also yields the same accounting from that moment on, under
+    `steady`: CPU spent after warm-up."""
+
+    def __init__(self, period_s: float = 0.25) -> None:
+        import threading
+
+        self.period_s = period_s
+        self._first: dict[int, float] = {}
+        self._last: dict[int, float] = {}
+        self._kinds: dict[int, str] = {}
+        self._lock = threading.Lock()
+        self._halt = threading.Event()
+        self._thread = threading.Thread(target=self._loop, daemon=True)
+        self._busy0 = self._wall0 = 0.0
+        self._mark: tuple[float, float, dict[int, float]] | None = None
+        self.result: dict[str, Any] = {}
+
+    def _sample(self, initial: bool = False) -> None:
+        me = psutil.Process()
+        try:
+            processes = [me, *me.children(recursive=True)]
+        except psutil.Error:
+            processes = [me]
+        with self._lock:
+            for p in processes:
+                try:
+                    times = p.cpu_times()
+                except psutil.Error:
+                    continue
+                used = times.user + times.system
+                if p.pid not in self._first:
+                    self._first[p.pid] = used if initial else 0.0
+                    self._kinds[p.pid] = _kind(p, me.pid)
+                self._last[p.pid] = used
+
+    def _loop(self) -> None:
+        while not self._halt.wait(self.period_s):
+            self._sample()
+
+    def mark(self) -> None:
+        """From now on is the steady part (first call only)."""
+        if self._mark is not None:
+            return
+        self._sample()
+        with self._lock:
+            self._mark = (time.perf_counter(), _machine_busy_s(), dict(self._last))
+
+    def __enter__(self) -> CpuWatch:
+        self._busy0, self._wall0 = _machine_busy_s(), time.perf_counter()
+        self._sample(initial=True)
+        self._thread.start()
+        return self
+
+    def _account(self, wall: float, busy: float, base: dict[int, float] | None) -> dict[str, float]:
+        by_kind: dict[str, float] = {}
+        for pid, first in self._first.items():
+            start = first if base is None else base.get(pid, 0.0)  # born after the mark: all of it
+            kind = self._kinds[pid]
+            by_kind[kind] = by_kind.get(kind, 0.0) + max(0.0, self._last.get(pid, start) - start)
+        ours = sum(by_kind.values())
+        return {"wall_s": wall, "machine_busy_s": busy, "ours_s": ours, "others_s": max(0.0, busy - ours),
+                **{f"{k}_s": v for k, v in by_kind.items()}}
+
+    def __exit__(self, *exc: object) -> None:
+        self._halt.set()
+        self._thread.join(timeout=5)
+        self._sample()
+        now, busy_now = time.perf_counter(), _machine_busy_s()
+        with self._lock:
+            result: dict[str, Any] = dict(self._account(now - self._wall0, busy_now - self._busy0, None))
+            if self._mark is not None:
+                at, busy_at, base = self._mark
+                result["steady"] = self._account(now - at, busy_now - busy_at, base)
+        self.result = result
+
+    def cores(self, key: str) -> float:
+        """Average cores used by `key` (e.g. 'others') over the measurement."""
+        wall = float(self.result.get("wall_s", 0.0))
+        return float(self.result.get(f"{key}_s", 0.0)) / wall if wall else float("nan")

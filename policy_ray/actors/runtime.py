@@ -19,8 +19,9 @@ def connect(address: str | None = None, *, num_cpus: int | None = None) -> None:
     if address or os.environ.get("RAY_ADDRESS"):
         ray.init(address=address or None, log_to_driver=False)
     else:
+        # A new local instance, never a `ray start` cluster that happens to run on this machine.
         # Actor logs stay in Ray's per-node worker logs; the driver logs every document outcome itself.
-        ray.init(num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
+        ray.init(address="local", num_cpus=num_cpus, include_dashboard=False, log_to_driver=False)
 
 
 def worker_factory(kind: str, settings: Settings, data: PipelineData, *, ocr_available: bool = False,

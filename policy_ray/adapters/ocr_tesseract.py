@@ -108,7 +108,8 @@ class TesseractEngine:
     def __init__(self, *, lang: str = "eng", timeout_s: float, psm: int = 3, oem: int = 1,
                  detect_orientation: bool = True, deskew: bool = True, osd_min_conf: float = 2.0) -> None:
         # One tesseract per core: its OpenMP threads oversubscribe a worker (14 s against 2.6 s a page).
-        os.environ.setdefault("OMP_THREAD_LIMIT", "1")
+        if not os.environ.get("OMP_THREAD_LIMIT"):
+            os.environ["OMP_THREAD_LIMIT"] = "1"
         self.lang = lang
         self.timeout_s = timeout_s
         self.psm = psm

@@ -215,7 +215,8 @@ def plan_tasks(source: DocumentSource, listing: Iterable[SourceFile], state: Bat
                committer: MicroBatchCommitter, batch_id: str, batch_date: date, summary: NightSummary,
                progress: Any) -> Iterator[DocumentTask]:
     """Stream the listing: skip what this batch already recorded, record duplicates, yield the rest."""
-    seen: dict[str, str] = {sha: key for sha, key in state.ledger.values()}
+    # 32-byte digests, not hex strings: this set grows with the night (~0.1 KiB a document).
+    seen: set[bytes] = {bytes.fromhex(sha) for sha, _ in state.ledger.values() if len(sha) == 64}
     for file in listing:
         summary.listed += 1
         if file.uri in state.ledger:
@@ -228,18 +229,19 @@ def plan_tasks(source: DocumentSource, listing: Iterable[SourceFile], state: Bat
             continue
         own_key = task.idempotency_key
         resumed = state.resumed_keys
-        if (own_key in resumed["policies"] or own_key in resumed["dead_letters"]) and task.doc_sha256 not in seen:
+        digest = bytes.fromhex(task.doc_sha256)
+        if (own_key in resumed["policies"] or own_key in resumed["dead_letters"]) and digest not in seen:
             # Committed by a run of this batch that died before its ledger rows: roll forward, don't redo.
             committer.add_ledger_only(task, COMMITTED if own_key in resumed["policies"] else DEAD_LETTERED)
-            seen.setdefault(task.doc_sha256, own_key)
+            seen.add(digest)
             progress.update(1)
             continue
-        earlier = state.committed_elsewhere.get(task.doc_sha256) or seen.get(task.doc_sha256)
+        earlier = state.committed_elsewhere.get(task.doc_sha256) or (own_key if digest in seen else None)
         if earlier is not None:
             committer.add_duplicate(task, earlier)
             progress.update(1)
             continue
-        seen[task.doc_sha256] = own_key
+        seen.add(digest)
         yield task
 
 

@@ -36,6 +36,15 @@ def _add_ingest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ocr-dpi", type=int, default=None, help="render resolution for OCR (default 200)")
     p.add_argument("--alert-webhook", default=None, help="POST a JSON alert here when the night is quarantined")
     p.add_argument("--no-reconcile", action="store_true", help="skip the end-of-night reconciliation")
+    p.add_argument("--storage-option", action="append", default=None, metavar="KEY=VALUE",
+                   help="S3 option for input and lake, e.g. AWS_ENDPOINT_URL=http://minio:9000 (repeatable; "
+                        "default: the AWS_* environment variables; put secrets in the environment)")
+    p.add_argument("--autoscale", action=argparse.BooleanOptionalAction, default=None,
+                   help="ask the Ray autoscaler for what finishes the backlog in time (default: on)")
+    p.add_argument("--night-window-hours", type=float, default=None, help="finish the backlog within (default 6)")
+    p.add_argument("--scale-min-cpus", type=int, default=None, help="extractor CPUs asked for at least")
+    p.add_argument("--scale-max-cpus", type=int, default=None, help="extractor CPUs asked for at most (160)")
+    p.add_argument("--scale-max-ocr", type=int, default=None, help="OCR actors asked for at most (4)")
     p.add_argument("--no-triage", action="store_true", help="geometry on every page (slow path)")
     p.add_argument("--no-camelot", action="store_true", help="skip camelot's second opinion on ruled tables")
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
@@ -53,12 +62,17 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         triage=False if opt("no_triage") else None, camelot=False if opt("no_camelot") else None,
         ocr=opt("ocr"), ocr_workers=opt("ocr_workers"), ocr_engine=opt("ocr_engine"), ocr_dpi=opt("ocr_dpi"),
         alert_webhook=opt("alert_webhook"), reconcile=False if opt("no_reconcile") else None,
+        storage_options=dict(o.split("=", 1) for o in opt("storage_option")) if opt("storage_option") else None,
+        autoscale=opt("autoscale"), scale_min_cpus=opt("scale_min_cpus"), scale_max_cpus=opt("scale_max_cpus"),
+        scale_max_ocr_bundles=opt("scale_max_ocr"),
+        night_window_s=opt("night_window_hours") * 3600 if opt("night_window_hours") else None,
     )
 
 
 def cmd_ingest(args: argparse.Namespace) -> int:
     import json
 
+    from policy_ray.actors.scheduler import NoCapacity
     from policy_ray.adapters.lake import LakeUnavailable
     from policy_ray.flows.nightly import BatchBusy, NightRequest, run_night
 
@@ -71,7 +85,7 @@ def cmd_ingest(args: argparse.Namespace) -> int:
         logs.logger.error("another run holds this batch", error=str(exc))
         print(f"policy-ray: nothing done: {exc}", file=sys.stderr)
         return 3
-    except (LakeUnavailable, FileNotFoundError, ConnectionError) as exc:
+    except (LakeUnavailable, FileNotFoundError, ConnectionError, NoCapacity) as exc:
         logs.logger.error("the night could not run", error=str(exc))
         print(f"policy-ray: the night could not run: {exc}", file=sys.stderr)
         return 2

@@ -45,7 +45,13 @@ class Settings:
     templates_dir: Path = DEFAULTS_DIR / "templates"
     labels_path: Path = DEFAULTS_DIR / "labels.toml"
     routing_path: Path = DEFAULTS_DIR / "routing.toml"
-    storage_options: dict[str, str] = field(default_factory=dict)
+    storage_options: dict[str, str] = field(default_factory=dict)  # s3://: policy_ray/adapters/storage.py
+    autoscale: bool = True  # ask the autoscaler for what finishes the backlog within night_window_s
+    night_window_s: float = 6 * 3600.0
+    scale_min_cpus: int = 0  # extractor CPUs asked for at least while documents wait
+    scale_max_cpus: int = 160  # the most extractor CPUs a night asks for (cluster.yaml: 20 nodes x 8)
+    scale_max_ocr_bundles: int = 4  # the most OCR actors a night asks for (cluster.yaml: 4 gpu_ocr nodes)
+    scale_interval_s: float = 10.0  # how often the driver re-reads the cluster, grows pools, re-asks
     ocr: bool = True  # send scans and weak text to the OCR pool (off: they become retryable dead letters)
     ocr_workers: int = 1
     ocr_num_cpus: float = 1.0  # Tesseract runs one core per actor (OMP_THREAD_LIMIT=1)

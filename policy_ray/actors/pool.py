@@ -5,6 +5,10 @@ Ray gives `max_calls` to tasks only; actors live until killed. This pool retires
 its deadline, replaces one that crashed, and retries the document on a fresh actor. After
 `max_attempts` worker failures the document is declared poison and handed back as a dead letter. The
 rest of the night never waits for it.
+
+A document is handed only to an actor Ray has placed and started (`__ray_ready__` resolved): an actor
+waiting for a node (the cluster is still scaling up, or the node it replaced is gone) is never given a
+document, so its wait never counts against a deadline. `resize` grows the pool when the cluster grows.
 """
 
 from __future__ import annotations
@@ -36,6 +40,7 @@ class PoolPolicy:
     max_attempts: int
     poll_s: float = 0.5
     timeout_category: FailureCategory = FailureCategory.TIMEOUT
+    capacity_wait_s: float = 1200.0  # work waiting and no actor of the pool placed this long: NoCapacity
 
 
 @dataclass
@@ -57,6 +62,8 @@ class _Slot:
     index: int
     actor: Any
     name: str
+    ready: Any = None  # ObjectRef of actor.__ray_ready__(): resolves once Ray has placed and started it
+    live: bool = False
     task: DocumentTask | None = None
     ref: Any = None
     started: float = 0.0
@@ -79,7 +86,8 @@ class RecyclingActorPool:
         self._generation += 1
         name = f"{self.kind}-{index}-g{self._generation}"
         self.stats.actors_started += 1
-        return _Slot(index=index, actor=self.factory(name), name=name)
+        actor = self.factory(name)
+        return _Slot(index=index, actor=actor, name=name, ready=actor.__ray_ready__.remote())
 
     def _replace(self, slot: _Slot, reason: str, *, graceful: bool) -> None:
         self.stats.recycled[reason] += 1
@@ -105,8 +113,40 @@ class RecyclingActorPool:
         self._slots = [self._start(i) for i in range(self.policy.size)]
         self.retries.clear()
 
+    def resize(self, size: int) -> int:
+        """Grow to `size` actors (the cluster grew); how many were added. Never shrinks: an actor that
+        cannot be placed just waits, and is handed nothing."""
+        added = 0
+        while len(self._slots) < size:
+            self._slots.append(self._start(len(self._slots)))
+            added += 1
+        if added:
+            self.log.info("pool grown", size=len(self._slots), added=added)
+        return added
+
+    @property
+    def size(self) -> int:
+        return len(self._slots)
+
+    def _promote(self) -> None:
+        waiting = {s.ready: s for s in self._slots if not s.live}
+        if waiting:
+            ready, _ = ray.wait(list(waiting), num_returns=len(waiting), timeout=0)
+            for ref in ready:
+                waiting[ref].live = True
+
+    def starting(self) -> list[Any]:
+        """Readiness refs of actors Ray has not placed or started yet (the scheduler waits on them too)."""
+        self._promote()
+        return [s.ready for s in self._slots if not s.live]
+
+    def live_count(self) -> int:
+        return sum(s.live for s in self._slots)
+
     def idle(self) -> list[_Slot]:
-        return [s for s in self._slots if s.task is None]
+        """Slots whose actor is up and has no document."""
+        self._promote()
+        return [s for s in self._slots if s.task is None and s.live]
 
     def submit(self, slot: _Slot, task: DocumentTask) -> None:
         slot.task, slot.started = task, time.monotonic()

@@ -17,10 +17,10 @@ from typing import Any
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
-import pyarrow.fs as pafs
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
+from policy_ray.adapters import storage
 from policy_ray.adapters.lake_schema import TABLES
 
 DEFAULT_RETENTION_DAYS = 7 * 365 + 2  # seven years (SOX record keeping), leap days included
@@ -48,7 +48,7 @@ class Lake:
     def __init__(self, uri: str, *, storage_options: Mapping[str, str] | None = None,
                  retention_days: int = DEFAULT_RETENTION_DAYS):
         self.uri = uri.rstrip("/")
-        self.storage_options = dict(storage_options or {})
+        self.storage_options = storage.delta_storage_options(self.uri, storage_options)  # + AWS_* env on s3://
         self.retention_days = retention_days
 
     def table_uri(self, name: str) -> str:
@@ -178,7 +178,7 @@ class Lake:
             if "://" not in path:
                 with open(path, "rb") as f:
                     return hashlib.sha256(f.read()).hexdigest()
-            fs, inner = pafs.FileSystem.from_uri(path)
+            fs, inner = storage.filesystem_for(path, self.storage_options)
             with fs.open_input_stream(inner) as stream:
                 return hashlib.sha256(stream.read()).hexdigest()
         except (OSError, FileNotFoundError):

@@ -67,6 +67,8 @@ class DocumentSource:
             infos = self._fs.get_file_info(pafs.FileSelector(self._root, recursive=True))
         except FileNotFoundError as exc:
             raise FileNotFoundError(f"input not found (or empty): {self.location}") from exc
+        except OSError as exc:  # endpoint unreachable, access denied: the night cannot run
+            raise ConnectionError(f"cannot list the input {self.location}: {exc}") from exc
         scheme = self.location.split("://", 1)[0]
         for info in sorted(infos, key=lambda i: i.path):
             if info.type == pafs.FileType.File and self.wanted(info.base_name):

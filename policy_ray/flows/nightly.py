@@ -38,6 +38,7 @@ from policy_ray.flows.capacity import plan_pools
 from policy_ray.flows.committer import BatchState, MicroBatchCommitter
 from policy_ray.flows.ocr_route import OcrRoute
 from policy_ray.flows.reconcile import reconcile_batch
+from policy_ray.flows.scaling import NightScaler, Progress
 
 
 @dataclass(frozen=True)
@@ -71,6 +72,7 @@ class NightSummary:
     pool: dict[str, Any] = field(default_factory=dict)
     ocr_pool: dict[str, Any] = field(default_factory=dict)
     ocr: dict[str, Any] = field(default_factory=dict)
+    scaling: dict[str, Any] = field(default_factory=dict)
     reconcile: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
@@ -112,7 +114,7 @@ def run_night(request: NightRequest, settings: Settings) -> NightSummary:
     started = time.monotonic()
     runtime.connect(request.address)
     data = load_pipeline_data(settings)
-    source = DocumentSource(request.input_uri)
+    source = DocumentSource(request.input_uri, storage_options=settings.storage_options)
     batch_id = request.batch_id or batch_id_for(request.batch_date, request.input_uri)
     log = logs.logger.bind(batch_id=batch_id, stage="driver")
     lake = Lake(request.lake_uri, storage_options=settings.storage_options)
@@ -167,9 +169,12 @@ def _run(request: NightRequest, settings: Settings, lake: Lake, source: Document
         ocr_route.record(result)
         finished(result)
 
+    def factory_for(kind: str, options: dict[str, Any]) -> Any:
+        return runtime.worker_factory(kind, ocr_settings if kind == "ocr" else settings, data,
+                                      ocr_available=ocr_route is not None and kind != "ocr", resources=options)
+
     extract_pool = RecyclingActorPool(
-        runtime.worker_factory("extractor", settings, data, ocr_available=ocr_route is not None,
-                               resources=plan.extractor_options),
+        factory_for("extractor", plan.extractor_options),
         PoolPolicy(size=plan.extractors, max_calls=settings.max_calls,
                    rss_limit_mb=settings.rss_recycle_fraction * settings.memory_ceiling_mb,
                    deadline_s=settings.document_deadline_s, max_attempts=settings.max_attempts),
@@ -180,7 +185,7 @@ def _run(request: NightRequest, settings: Settings, lake: Lake, source: Document
     lanes = [Lane(extract_pool, lambda: next(tasks, None), extracted)]
     if ocr_route is not None:
         ocr_pool = RecyclingActorPool(
-            runtime.worker_factory("ocr", ocr_settings, data, resources=plan.ocr_options),
+            factory_for("ocr", plan.ocr_options),
             PoolPolicy(size=plan.ocr_workers, max_calls=settings.ocr_max_calls,
                        rss_limit_mb=settings.rss_recycle_fraction * settings.ocr_memory_ceiling_mb,
                        deadline_s=settings.ocr_document_deadline_s * 1.25 + 5, max_attempts=settings.max_attempts,
@@ -188,11 +193,17 @@ def _run(request: NightRequest, settings: Settings, lake: Lake, source: Document
             kind="ocr",
         )
         lanes.append(Lane(ocr_pool, ocr_route.next_task, recognized))
+    scaler = NightScaler(settings, plan, [lane.pool for lane in lanes], lambda: Progress(
+        summary.listed, summary.processed, len(ocr_route.queue) if ocr_route is not None else 0),
+        expected_documents=lambda: len(request.files) if request.files is not None else source.count(),
+        factory_for=factory_for)
     try:
-        drive(lanes)
+        drive(lanes, tick=scaler.tick)
         committer.flush()
     finally:
+        scaler.release()
         progress.close()
+    summary.scaling = scaler.summary()
     failpoints.reach("before_batch_close")
     summary.pool = extract_pool.stats.as_dict()
     if ocr_route is not None:

@@ -56,7 +56,7 @@ class ExtractStage:
                                   failure=Failure.from_exception(exc, stage="extract", component=COMPONENT))
 
     def _read(self, task: DocumentTask) -> bytes:
-        return read_verified(self._sources, task)
+        return read_verified(self._sources, task, self.settings.storage_options)
 
     def extract(self, data: bytes, doc_sha256: str) -> RawExtraction:
         if data and images.sniff_kind(data) in ("tiff", "png", "jpeg"):

@@ -50,7 +50,7 @@ class OcrStage:
         try:
             faults.inject(self.settings.test_faults, task, stage="ocr")
             started = time.perf_counter()
-            data = read_verified(self._sources, task)
+            data = read_verified(self._sources, task, self.settings.storage_options)
             raw = self.recognize(data, task.doc_sha256)
             timings["ocr"] = round((time.perf_counter() - started) * 1000, 2)
             mapped = map_document(raw, self.data.mapping)

@@ -13,9 +13,10 @@ from policy_ray.core.routing import Decision, Route, RoutingMatrix, gate_optiona
 from policy_ray.errors import Failure, FailureCategory, PolicyRayError
 
 
-def read_verified(sources: dict[str, DocumentSource], task: DocumentTask) -> bytes:
+def read_verified(sources: dict[str, DocumentSource], task: DocumentTask,
+                  storage_options: dict[str, str] | None = None) -> bytes:
     root = task.source_uri.rsplit("/", 1)[0]
-    source = sources.setdefault(root, DocumentSource(root))
+    source = sources.get(root) or sources.setdefault(root, DocumentSource(root, storage_options=storage_options))
     data = source.read(task.source_uri)
     if sha256_hex(data) != task.doc_sha256:
         raise PolicyRayError(FailureCategory.SOURCE_CHANGED, "the file changed between listing and extraction",

@@ -1,0 +1,141 @@
+"""More than one Ray node, on this machine: OCR placement, a node joining and a node lost mid-night.
+
+Each scenario runs in a subprocess (tests/cluster/multinode_scenario.py) that builds its own
+`ray.cluster_utils.Cluster`, runs a small night and prints its outcomes as JSON; this process never
+starts or joins that Ray (the rest of the suite shares one in-process instance, see tests/conftest.py).
+The lake it wrote is then checked here with the same oracle as the single-node tests.
+
+Cleanup: the subprocess runs in its own session with a marker variable in its environment; whatever
+is left after it exits or times out (raylets, GCS, workers of its cluster) is killed by that marker or
+by its temp dir on the command line, never by name.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections import Counter
+from pathlib import Path
+from typing import Any
+
+import psutil
+import pytest
+
+from policy_ray.adapters.lake import Lake
+from policy_ray.flows.verify import verify
+from tests.flows.helpers import assert_accounted_once
+
+SCRIPT = Path(__file__).with_name("multinode_scenario.py")
+REPO = SCRIPT.parents[2]
+MARKER = "POLICY_RAY_TEST_MULTINODE"
+SCENARIO_TIMEOUT_S = 240
+
+
+def _ours(process: psutil.Process, marker: str) -> bool:
+    with contextlib.suppress(psutil.Error):
+        return process.environ().get(MARKER) == marker
+    return False
+
+
+def _sweep(marker: str) -> None:
+    me = os.getpid()
+    for _ in range(3):
+        left = [p for p in psutil.process_iter() if p.pid != me and _ours(p, marker)]
+        if not left:
+            return
+        for p in left:
+            with contextlib.suppress(psutil.Error):
+                p.kill()
+        psutil.wait_procs(left, timeout=5)
+
+
+def run_scenario(name: str, work: Path) -> dict[str, Any]:
+    marker = f"{name}-{os.getpid()}-{time.monotonic_ns()}"
+    env = {k: v for k, v in os.environ.items() if k not in {"RAY_ADDRESS", "RAY_API_SERVER_ADDRESS"}}
+    env.update({
+        MARKER: marker,
+        "RAY_AUTH_MODE": "token",
+        "RAY_AUTH_TOKEN": os.urandom(32).hex(),  # never ~/.ray/auth_token
+        "RAY_USAGE_STATS_ENABLED": "0",
+        "RAY_GRACEFUL_SHUTDOWN_DRAIN_TIMEOUT_S": "0",
+        "PYTHONUNBUFFERED": "1",
+    })
+    log = work / f"{name}.log"
+    started = time.monotonic()
+    with log.open("wb") as out:
+        proc = subprocess.Popen([sys.executable, str(SCRIPT), name, str(work)], stdout=out, stderr=subprocess.STDOUT,
+                                stdin=subprocess.DEVNULL, env=env, cwd=REPO, start_new_session=True)
+    try:
+        proc.wait(timeout=SCENARIO_TIMEOUT_S)
+    except subprocess.TimeoutExpired:
+        with contextlib.suppress(ProcessLookupError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        proc.wait(timeout=10)
+        pytest.fail(f"scenario {name} ran past {SCENARIO_TIMEOUT_S}s:\n{log.read_text(errors='replace')[-4000:]}")
+    finally:
+        with contextlib.suppress(ProcessLookupError, PermissionError):
+            os.killpg(proc.pid, signal.SIGKILL)
+        _sweep(marker)
+    text = log.read_text(errors="replace")
+    line = next((x for x in reversed(text.splitlines()) if x.startswith("RESULT ")), None)
+    assert proc.returncode == 0 and line, f"scenario {name} failed ({proc.returncode}):\n{text[-6000:]}"
+    result: dict[str, Any] = json.loads(line.removeprefix("RESULT "))
+    result["wall_s"] = time.monotonic() - started
+    return result
+
+
+def _documents(work: Path) -> list[Path]:
+    return sorted((work / "night").glob("*.pdf"))
+
+
+def _check_lake(work: Path) -> dict[str, str]:
+    lake = Lake(str(work / "lake"))
+    dispositions = assert_accounted_once(lake, _documents(work))
+    report = verify(lake)
+    assert report.ok, report.render()
+    return dispositions
+
+
+def test_ocr_actors_run_only_on_nodes_that_advertise_ocr(tmp_path: Path) -> None:
+    result = run_scenario("ocr", tmp_path)
+    nodes = result["nodes"]
+    ocr_results = [r for r in result["records"] if (r["actor"] or "").startswith("ocr-")]
+    assert ocr_results, f"no document went through OCR: {result['records']}"
+    assert {r["node"] for r in ocr_results} == {nodes["ocr"]}, ocr_results
+    assert result["summary"]["sent_to_ocr"] == len(ocr_results)
+    _check_lake(tmp_path)
+
+
+def test_extractors_spread_onto_a_node_added_mid_night(tmp_path: Path) -> None:
+    result = run_scenario("grow", tmp_path)
+    nodes, records = result["nodes"], result["records"]
+    added_at = result["events"]["change_done_at"]
+    assert "added" in nodes, result["events"]
+    by_node = Counter(r["node"] for r in records)
+    assert by_node[nodes["added"]] > 0, f"nothing ran on the node that joined: {by_node}"
+    assert all(r["node"] == nodes["head"] for r in records[:2]), "the night started on the head alone"
+    assert min(r["at"] for r in records if r["node"] == nodes["added"]) > added_at
+    assert result["summary"]["scaling"]["grown"].get("extractor", 0) >= 1
+    assert result["summary"]["pool"]["poison"] == 0
+    dispositions = _check_lake(tmp_path)
+    assert set(dispositions.values()) == {"committed"}
+
+
+def test_losing_a_node_mid_night_loses_and_duplicates_nothing(tmp_path: Path) -> None:
+    result = run_scenario("lose", tmp_path)
+    nodes, records, summary = result["nodes"], result["records"], result["summary"]
+    assert "change_done_at" in result["events"], "the worker node was not removed"
+    assert any(r["node"] == nodes["removed"] for r in records), "nothing ran on the node before it was removed"
+    gone = result["events"]["change_done_at"]
+    assert not any(r["node"] == nodes["removed"] and r["at"] > gone + 1 for r in records)
+    # Documents in flight on the lost node were retried on live actors; none became poison.
+    assert summary["pool"]["poison"] == 0, summary["pool"]
+    assert summary["pool"]["recycled"].get("crashed", 0) + summary["pool"]["recycled"].get("errored", 0) >= 1
+    dispositions = _check_lake(tmp_path)
+    assert set(dispositions.values()) == {"committed"}, dispositions
+    assert summary["listed"] == len(_documents(tmp_path)) and summary["processed"] == len(_documents(tmp_path))

@@ -13,7 +13,6 @@ from __future__ import annotations
 
 import re
 from collections.abc import Sequence
-from dataclasses import dataclass
 from typing import Any
 
 import numpy as np
@@ -22,9 +21,9 @@ from PIL import Image
 from policy_ray.adapters.ocr_result import (
     STAGE,
     OcrResult,
+    PageRead,
     deskewed,
     estimate_skew,
-    looks_sideways,
     mean_conf,
     turned_upright,
 )
@@ -96,20 +95,7 @@ def lines_from_output(output: Any) -> list[Line]:
     return [(item[0], str(item[1]), float(item[2])) for item in result if len(item) >= 3]
 
 
-@dataclass(frozen=True)
-class _Read:
-    image: Image.Image
-    angle: int
-    skew: float
-    words_px: tuple[Word, ...]
-
-    @property
-    def conf(self) -> float:
-        return mean_conf(self.words_px)
-
-    @property
-    def sideways(self) -> bool:
-        return looks_sideways(self.words_px)
+_Read = PageRead
 
 
 class RapidOcrEngine:

@@ -35,6 +35,25 @@ class OcrResult:
     engine: str = ""
 
 
+@dataclass(frozen=True)
+class PageRead:
+    """One recognition pass over a page image: the image as read (turned upright by `angle`, then
+    deskewed by `skew`) and its words in pixels. Engines compare passes to pick the orientation."""
+
+    image: Image.Image
+    angle: int
+    skew: float
+    words_px: tuple[Word, ...]
+
+    @property
+    def conf(self) -> float:
+        return mean_conf(self.words_px)
+
+    @property
+    def sideways(self) -> bool:
+        return looks_sideways(self.words_px)
+
+
 class OcrEngine(Protocol):
     """An OCR engine: one page image in (with its pixels-per-point scale), words in points out."""
 

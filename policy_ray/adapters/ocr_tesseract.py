@@ -14,7 +14,7 @@ import os
 import tempfile
 import time
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -26,9 +26,9 @@ from policy_ray.adapters.ocr_result import (
     ROTATIONS,
     STAGE,
     OcrResult,
+    PageRead,
     deskewed,
     estimate_skew,
-    looks_sideways,
     mean_conf,
     turned_upright,
 )
@@ -80,20 +80,8 @@ def rotation_from_osd(osd: Mapping[str, Any], *, min_conf: float) -> int:
 
 
 @dataclass(frozen=True)
-class _Read:
-    image: Image.Image  # as recognized: turned upright by `angle`, then deskewed by `skew`
-    angle: int
-    skew: float
-    data: dict[str, list[Any]]
-    words_px: tuple[Word, ...]
-
-    @property
-    def conf(self) -> float:
-        return mean_conf(self.words_px)
-
-    @property
-    def sideways(self) -> bool:
-        return looks_sideways(self.words_px)
+class _Read(PageRead):
+    data: dict[str, list[Any]] = field(default_factory=dict)  # tesseract's own output, for the final words
 
     @property
     def upright(self) -> bool:

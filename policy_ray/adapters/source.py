@@ -10,6 +10,7 @@ from __future__ import annotations
 import fnmatch
 import hashlib
 import os
+import stat
 from collections.abc import Iterator, Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -81,13 +82,20 @@ class DocumentSource:
     def _walk_local(self, root: str) -> Iterator[SourceFile]:
         if not os.path.isdir(root):
             raise FileNotFoundError(f"input folder not found: {root}")
-        with os.scandir(root) as it:
-            entries = sorted(it, key=lambda e: e.name)
-        for entry in entries:
-            if entry.is_dir(follow_symlinks=False):
-                yield from self._walk_local(entry.path)
-            elif entry.is_file() and self.wanted(entry.name):
-                yield SourceFile(entry.path, entry.stat().st_size)
+        # Sorted names only (strings), stat one file at a time: DirEntry objects cache a stat result each,
+        # which made a 100,000-file folder cost the driver ~60 MB for the whole walk (bench figure 2).
+        for name in sorted(os.listdir(root)):
+            path = os.path.join(root, name)
+            try:
+                info = os.stat(path, follow_symlinks=False)
+                if stat.S_ISLNK(info.st_mode):
+                    info = os.stat(path)
+            except OSError:
+                continue  # vanished while listing, or a dangling link: not a document of this night
+            if stat.S_ISDIR(info.st_mode) and not os.path.islink(path):
+                yield from self._walk_local(path)
+            elif stat.S_ISREG(info.st_mode) and self.wanted(name):
+                yield SourceFile(path, info.st_size)
 
     def stat(self, uri: str) -> SourceFile:
         """One named file (a replay lists its documents itself). A file that is gone gets size 0 and

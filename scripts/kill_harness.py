@@ -54,7 +54,7 @@ def main() -> int:
     night = work / "night"
     generate_night(night, args.docs, args.seed, scanned_share=0.0)
     files = sorted(p for p in night.iterdir() if p.name != "ground_truth.jsonl")
-    ray.init(num_cpus=3, include_dashboard=False, log_to_driver=False)
+    ray.init(address="local", num_cpus=3, include_dashboard=False, log_to_driver=False)
     address = ray.get_runtime_context().gcs_address
     totals: Counter[str] = Counter()
     for round_no in range(args.kills):

@@ -21,7 +21,8 @@ def ray_session() -> Iterator[None]:
     import ray
 
     # Four logical CPUs on a 2-core machine: lets a test run two extractors beside Ray's own helpers.
-    ray.init(num_cpus=4, include_dashboard=False, log_to_driver=False, configure_logging=False)
+    # address="local": a fresh instance, never a head another test (or process) started on this machine.
+    ray.init(address="local", num_cpus=4, include_dashboard=False, log_to_driver=False, configure_logging=False)
     yield
     ray.shutdown()
 

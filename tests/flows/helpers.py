@@ -20,8 +20,9 @@ def table_rows(lake: Lake, name: str, columns: list[str] | None = None) -> list[
 def assert_accounted_once(lake: Lake, files: list[Path]) -> dict[str, str]:
     """Every input file has exactly one ledger row, and every data row exactly one ledger entry."""
     ledger = table_rows(lake, "documents")
-    by_uri = Counter(r["source_uri"] for r in ledger)
-    assert set(by_uri) == {str(f) for f in files}, "a document was lost or invented"
+    # The job records resolved paths: compare resolved paths (an input folder may sit behind a link).
+    by_uri = Counter(str(Path(r["source_uri"]).resolve()) for r in ledger)
+    assert set(by_uri) == {str(f.resolve()) for f in files}, "a document was lost or invented"
     assert max(by_uri.values()) == 1, "a document was recorded twice"
     policies = table_rows(lake, "policies", ["idempotency_key"])
     dead = table_rows(lake, "dead_letters", ["idempotency_key"])

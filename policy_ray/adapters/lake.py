@@ -22,6 +22,7 @@ from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundErr
 
 from policy_ray.adapters import storage
 from policy_ray.adapters.lake_schema import TABLES
+from policy_ray.core.committed_index import CommittedIndex
 
 DEFAULT_RETENTION_DAYS = 7 * 365 + 2  # seven years (SOX record keeping), leap days included
 APP_ID_PREFIX = "policy-ray"
@@ -210,10 +211,12 @@ class Lake:
         versions = [self.table(n).transaction_version(app_id(batch_id, n)) for n in TABLES if n != "batches"]
         return max((v for v in versions if v is not None), default=0)
 
-    def committed_documents(self) -> dict[str, str]:
-        """doc_sha256 -> idempotency_key of every document committed to `policies`, any night."""
-        t = self.read("policies", ["doc_sha256", "idempotency_key"])
-        return dict(zip(t.column("doc_sha256").to_pylist(), t.column("idempotency_key").to_pylist(), strict=True))
+    def committed_documents(self) -> CommittedIndex:
+        """doc_sha256 -> idempotency_key of every document committed to `policies`, any night: scanned
+        batch by batch into a compact index, never as one table of the lake's whole history."""
+        dataset = self.table("policies").to_pyarrow_dataset()
+        batches = dataset.to_batches(columns=["doc_sha256", "idempotency_key"])
+        return CommittedIndex.build((b.column(0).to_pylist(), b.column(1).to_pylist()) for b in batches)
 
     def first_seen_dead_letters(self) -> dict[str, Any]:
         t = self.read("dead_letters", ["doc_sha256", "first_seen"])

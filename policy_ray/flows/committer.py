@@ -23,6 +23,7 @@ from policy_ray.adapters.lake import Lake
 from policy_ray.adapters.lake_schema import TABLES
 from policy_ray.core import rows
 from policy_ray.core.audit_chain import Draft, extend
+from policy_ray.core.committed_index import CommittedIndex
 from policy_ray.core.outcomes import DocumentResult, DocumentTask
 from policy_ray.flows import audit_trail
 from policy_ray.flows.audit_trail import Landed
@@ -40,7 +41,7 @@ class BatchState:
     keys: dict[str, set[str]]  # grows as this run stages rows
     resumed_keys: dict[str, frozenset[str]]  # what earlier runs left: the roll-forward decisions use this
     ledger: dict[str, tuple[str, str]]  # source_uri -> (doc_sha256, idempotency_key)
-    committed_elsewhere: dict[str, str]  # doc_sha256 -> idempotency_key, committed by any batch
+    committed_elsewhere: CommittedIndex  # doc_sha256 -> idempotency_key, committed by any batch
     first_seen: dict[str, datetime]
     last_sequence: int
     audit_head: tuple[int, str]

@@ -1,7 +1,7 @@
 """The night's input: listing documents and reading their bytes, from a folder or a filesystem URI.
 
-Local folders are walked lazily in sorted order (a night of 100,000 files is never held as objects);
-other filesystems (s3://, gs://, ...) go through pyarrow.fs, built by `policy_ray.adapters.storage` from
+Folders are walked lazily, one at a time in sorted order (a night of 100,000 files is never held as
+objects); other filesystems (s3://, gs://, ...) go through pyarrow.fs, built by `policy_ray.adapters.storage` from
 the run's storage options (an S3-compatible endpoint, credentials) and the AWS environment variables.
 """
 
@@ -63,17 +63,7 @@ class DocumentSource:
         if self._fs is None:
             yield from self._walk_local(self._root)
             return
-        try:
-            # One listing call (S3 pages through it 1,000 keys at a time); FileInfo objects are small.
-            infos = self._fs.get_file_info(pafs.FileSelector(self._root, recursive=True))
-        except FileNotFoundError as exc:
-            raise FileNotFoundError(f"input not found (or empty): {self.location}") from exc
-        except OSError as exc:  # endpoint unreachable, access denied: the night cannot run
-            raise ConnectionError(f"cannot list the input {self.location}: {exc}") from exc
-        scheme = self.location.split("://", 1)[0]
-        for info in sorted(infos, key=lambda i: i.path):
-            if info.type == pafs.FileType.File and self.wanted(info.base_name):
-                yield SourceFile(f"{scheme}://{info.path}", int(info.size or 0))
+        yield from self._walk_fs(self._fs, self._root, self.location.split("://", 1)[0], top=True)
 
     def count(self) -> int:
         """How many documents `list()` will yield (a listing pass, no reads): sizes a backlog."""
@@ -96,6 +86,24 @@ class DocumentSource:
                 yield from self._walk_local(path)
             elif stat.S_ISREG(info.st_mode) and self.wanted(name):
                 yield SourceFile(path, info.st_size)
+
+    def _walk_fs(self, fs: pafs.FileSystem, prefix: str, scheme: str, *, top: bool = False) -> Iterator[SourceFile]:
+        # One folder (S3: one delimiter listing, paged 1,000 keys at a time) at a time, like the local walk:
+        # carriers deliver into dated or per-carrier folders, so a night is never listed as one object.
+        try:
+            infos = fs.get_file_info(pafs.FileSelector(prefix, recursive=False))
+        except FileNotFoundError as exc:
+            if not top:
+                return  # a folder that vanished while listing: not part of this night
+            raise FileNotFoundError(f"input not found (or empty): {self.location}") from exc
+        except OSError as exc:  # endpoint unreachable, access denied: the night cannot run
+            raise ConnectionError(f"cannot list the input {self.location}: {exc}") from exc
+        infos.sort(key=lambda i: i.base_name)
+        for info in infos:
+            if info.type == pafs.FileType.Directory:
+                yield from self._walk_fs(fs, info.path, scheme)
+            elif info.type == pafs.FileType.File and self.wanted(info.base_name):
+                yield SourceFile(f"{scheme}://{info.path}", int(info.size or 0))
 
     def stat(self, uri: str) -> SourceFile:
         """One named file (a replay lists its documents itself). A file that is gone gets size 0 and

@@ -8,7 +8,9 @@ rest of the night never waits for it.
 
 A document is handed only to an actor Ray has placed and started (`__ray_ready__` resolved): an actor
 waiting for a node (the cluster is still scaling up, or the node it replaced is gone) is never given a
-document, so its wait never counts against a deadline. `resize` grows the pool when the cluster grows.
+document, so its wait never counts against a deadline. `resize` grows the pool when the cluster grows;
+`shrink` gives actors back when it loses nodes (or the work ran dry): an actor still waiting for a node
+leaves at once, so it stops asking the autoscaler for one, and a busy actor leaves after its document.
 """
 
 from __future__ import annotations
@@ -49,12 +51,14 @@ class PoolStats:
     recycled: Counter[str] = field(default_factory=Counter)
     retries: int = 0
     poison: int = 0
+    shrunk: int = 0
     pids: set[int] = field(default_factory=set)
     peak_rss_mb: float = 0.0
 
     def as_dict(self) -> dict[str, Any]:
         return {"actors_started": self.actors_started, "recycled": dict(self.recycled), "retries": self.retries,
-                "poison": self.poison, "distinct_pids": len(self.pids), "peak_rss_mb": self.peak_rss_mb}
+                "poison": self.poison, "shrunk": self.shrunk, "distinct_pids": len(self.pids),
+                "peak_rss_mb": self.peak_rss_mb}
 
 
 @dataclass
@@ -67,6 +71,7 @@ class _Slot:
     task: DocumentTask | None = None
     ref: Any = None
     started: float = 0.0
+    retiring: bool = False  # the pool shrank: this actor leaves after its current document
 
 
 class RecyclingActorPool:
@@ -91,15 +96,28 @@ class RecyclingActorPool:
 
     def _replace(self, slot: _Slot, reason: str, *, graceful: bool) -> None:
         self.stats.recycled[reason] += 1
+        self._stop(slot, graceful=graceful)
+        if slot.retiring:
+            self._remove(slot)
+            return
         self.log.info("replacing actor", actor_id=slot.name, reason=reason)
+        self._slots[slot.index] = self._start(slot.index)
+
+    @staticmethod
+    def _stop(slot: _Slot, *, graceful: bool) -> None:
         try:
             if graceful:
                 slot.actor.__ray_terminate__.remote()  # finishes nothing pending: it has no queue
             else:
-                ray.kill(slot.actor, no_restart=True)
+                ray.kill(slot.actor, no_restart=True)  # also withdraws a placement still pending
         except RayError:
             pass
-        self._slots[slot.index] = self._start(slot.index)
+
+    def _remove(self, slot: _Slot) -> None:
+        self._slots = [s for s in self._slots if s is not slot]
+        for position, kept in enumerate(self._slots):
+            kept.index = position
+        self.log.info("actor left the pool", actor_id=slot.name, size=self.size)
 
     def shutdown(self) -> None:
         for slot in self._slots:
@@ -114,19 +132,43 @@ class RecyclingActorPool:
         self.retries.clear()
 
     def resize(self, size: int) -> int:
-        """Grow to `size` actors (the cluster grew); how many were added. Never shrinks: an actor that
-        cannot be placed just waits, and is handed nothing."""
+        """Grow to `size` actors (the cluster grew); how many were added. An actor that cannot be placed
+        yet just waits, and is handed nothing. A retiring actor is kept on before any new one starts."""
         added = 0
-        while len(self._slots) < size:
+        for slot in self._slots:
+            if self.size >= size:
+                break
+            if slot.retiring:
+                slot.retiring = False
+                added += 1
+        while self.size < size:
             self._slots.append(self._start(len(self._slots)))
             added += 1
         if added:
-            self.log.info("pool grown", size=len(self._slots), added=added)
+            self.log.info("pool grown", size=self.size, added=added)
         return added
+
+    def shrink(self, size: int) -> int:
+        """Give back actors beyond `size` (never below one); how many leave. Actors still waiting for a
+        node go first, then idle ones; a busy one is marked and leaves once its document is back."""
+        staying = [s for s in self._slots if not s.retiring]
+        excess = len(staying) - max(1, size)
+        if excess <= 0:
+            return 0
+        leaving = sorted(staying, key=lambda s: (s.live, s.task is not None))[:excess]
+        for slot in leaving:
+            slot.retiring = True
+            if slot.task is None:
+                self._stop(slot, graceful=slot.live)
+                self._remove(slot)
+        self.stats.shrunk += excess
+        self.log.info("pool shrunk", size=self.size, leaving=excess)
+        return excess
 
     @property
     def size(self) -> int:
-        return len(self._slots)
+        """Actors the pool keeps (retiring ones, still finishing a document, not counted)."""
+        return sum(not s.retiring for s in self._slots)
 
     def _promote(self) -> None:
         waiting = {s.ready: s for s in self._slots if not s.live}
@@ -203,7 +245,10 @@ class RecyclingActorPool:
             self._retry_or_poison(task, result.failure, on_result, retries)
             return
         on_result(result)
-        if worker is not None and worker.calls >= self.policy.max_calls:
+        if slot.retiring:
+            self._stop(slot, graceful=True)
+            self._remove(slot)
+        elif worker is not None and worker.calls >= self.policy.max_calls:
             self._replace(slot, "max_calls", graceful=True)
         elif worker is not None and worker.rss_mb >= self.policy.rss_limit_mb:
             self._replace(slot, "rss", graceful=True)

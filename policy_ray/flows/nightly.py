@@ -182,7 +182,8 @@ def _run(request: NightRequest, settings: Settings, lake: Lake, source: Document
     )
     listing = (source.stat(uri) for uri in request.files) if request.files is not None else source.list()
     tasks = plan_tasks(source, listing, state, committer, batch_id, request.batch_date, summary, progress)
-    lanes = [Lane(extract_pool, lambda: next(tasks, None), extracted)]
+    feed = TaskFeed(tasks)
+    lanes = [Lane(extract_pool, feed.next_task, extracted)]
     if ocr_route is not None:
         ocr_pool = RecyclingActorPool(
             factory_for("ocr", plan.ocr_options),
@@ -194,7 +195,8 @@ def _run(request: NightRequest, settings: Settings, lake: Lake, source: Document
         )
         lanes.append(Lane(ocr_pool, ocr_route.next_task, recognized))
     scaler = NightScaler(settings, plan, [lane.pool for lane in lanes], lambda: Progress(
-        summary.listed, summary.processed, len(ocr_route.queue) if ocr_route is not None else 0),
+        summary.listed, summary.processed, len(ocr_route.queue) if ocr_route is not None else 0,
+        feed.done),
         expected_documents=lambda: len(request.files) if request.files is not None else source.count(),
         factory_for=factory_for)
     try:
@@ -220,6 +222,19 @@ def _run(request: NightRequest, settings: Settings, lake: Lake, source: Document
                              "report": outcome.report}
     log.info("night finished", **{k: v for k, v in summary.as_dict().items() if k not in ("pool", "ocr_pool")})
     return summary
+
+
+class TaskFeed:
+    """The extractor lane's source: the planned tasks, and whether the listing has run dry."""
+
+    def __init__(self, tasks: Iterator[DocumentTask]) -> None:
+        self._tasks = tasks
+        self.done = False
+
+    def next_task(self) -> DocumentTask | None:
+        task = None if self.done else next(self._tasks, None)
+        self.done = task is None
+        return task
 
 
 def plan_tasks(source: DocumentSource, listing: Iterable[SourceFile], state: BatchState,

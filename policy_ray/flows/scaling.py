@@ -1,5 +1,5 @@
 """Scaling a night on a Ray cluster: ask the autoscaler for the capacity a backlog needs, and grow the
-pools onto nodes as they join.
+pools onto nodes as they join and back as they leave.
 
 Ray's autoscaler reacts to resource *demand*, not to a queue in our driver: a backlog of 50,000
 documents is invisible to it while the pool's few actors are busy. `BacklogScaler` turns the backlog
@@ -12,8 +12,11 @@ backlog is gone and when the night ends, however it ends; a request left standin
 
 Nodes that join do nothing until an actor is placed on them: `NightScaler.tick`, called from the
 scheduler's loop, re-reads the cluster's resources every `scale_interval_s` and grows each pool to
-`target_pool_size`. Pools never shrink here: an actor whose node went away is replaced by one that
-waits to be placed, and a waiting actor is never handed a document (the pool's readiness gate).
+`target_pool_size`. When nodes leave, the actors that died with them are replaced by ones that wait to
+be placed (never handed a document: the pool's readiness gate), and the next tick shrinks the pool to
+what the remaining nodes hold, so no waiting actor keeps asking the autoscaler for a node that is gone.
+Once the listing is done, extractors with nothing left to do leave too, so their nodes can go idle
+and the autoscaler can remove them while OCR finishes the night.
 
 The arithmetic (`required_capacity`, `next_request`, `target_pool_size`) is pure and tested without Ray.
 """
@@ -254,6 +257,8 @@ class GrowablePool(Protocol):
 
     def resize(self, size: int) -> int: ...
 
+    def shrink(self, size: int) -> int: ...
+
     def live_count(self) -> int: ...
 
     def in_flight(self) -> dict[Any, Any]: ...
@@ -263,6 +268,7 @@ class Progress(NamedTuple):
     listed: int  # documents the driver has taken from the listing so far
     processed: int  # documents that came back from the pools
     ocr_queued: int  # documents waiting for an OCR actor
+    listing_done: bool = False  # every listed document has been handed to the extractor pool
 
 
 FactoryFor = Callable[[str, dict[str, Any]], Any]  # (kind, actor options) -> actor factory
@@ -271,9 +277,11 @@ FactoryFor = Callable[[str, dict[str, Any]], Any]  # (kind, actor options) -> ac
 class NightScaler:
     """Called from the scheduler's loop (`tick`) and at the end of the night (`release`).
 
-    Every `interval_s`: read the cluster's resources; grow each pool to `target_pool_size`; when the
-    resources that pin a kind of actor to its nodes (`extractor`, `ocr`) appear, make new actors ask
-    for them; and, with autoscaling on, re-compute the backlog's request.
+    Every `interval_s`: read the cluster's resources; grow or shrink each pool to `target_pool_size`
+    (nodes joined or left); once the listing is done, give back extractors that have nothing left to do,
+    so their nodes can go idle while OCR finishes; when the resources that pin a kind of actor to its
+    nodes (`extractor`, `ocr`) appear, make new actors ask for them; and, with autoscaling on,
+    re-compute the backlog's request.
     """
 
     def __init__(self, settings: Settings, plan: PoolPlan, pools: Sequence[GrowablePool],
@@ -299,6 +307,8 @@ class NightScaler:
         self._last: tuple[float, int] | None = None
         self.rate: float | None = None  # documents per second per extractor CPU, smoothed
         self.grown: dict[str, int] = {}
+        self.shrunk: dict[str, int] = {}  # actors given back because nodes left
+        self.released: dict[str, int] = {}  # idle actors given back because the listing is done
         self.log = logs.logger.bind(stage="scaler")
 
     def tick(self) -> None:
@@ -324,7 +334,8 @@ class NightScaler:
 
     def summary(self) -> dict[str, Any]:
         current = self.backlog.current
-        return {"grown": dict(self.grown), "requests_sent": len(self.backlog.sent),
+        return {"grown": dict(self.grown), "shrunk": dict(self.shrunk),
+                "released": dict(self.released), "requests_sent": len(self.backlog.sent),
                 "last_request": None if current is None else {"extractors": current.extractors, "ocr": current.ocr},
                 "docs_per_second_per_cpu": None if self.rate is None else round(self.rate, 4)}
 
@@ -342,11 +353,20 @@ class NightScaler:
                     pool.factory = self.factory_for(pool.kind, options)
                     self.log.info("actors now target their nodes", pool=pool.kind, resources=wanted)
             target = target_pool_size(resources, self.settings, kind=kind)
-            if target > pool.size:
+            # Nothing left to hand out: idle extractors would only hold their nodes until the night ends.
+            drained = kind == "extractor" and not pool.retries and self.progress().listing_done
+            if target > pool.size and not drained:
                 added = pool.resize(target)
                 self.grown[pool.kind] = self.grown.get(pool.kind, 0) + added
                 self.log.info("pool grown onto the cluster", pool=pool.kind, size=pool.size, added=added,
                               cluster_cpus=resources.get("CPU", 0.0))
+            elif target < pool.size and (gone := pool.shrink(target)):
+                self.shrunk[pool.kind] = self.shrunk.get(pool.kind, 0) + gone
+                self.log.info("pool shrunk to the cluster", pool=pool.kind, size=pool.size, leaving=gone,
+                              cluster_cpus=resources.get("CPU", 0.0))
+            if drained and (gone := pool.shrink(len(pool.in_flight()))):
+                self.released[pool.kind] = self.released.get(pool.kind, 0) + gone
+                self.log.info("idle extractors released: the listing is done", size=pool.size, leaving=gone)
 
     def _update_backlog(self, now: float) -> None:
         if self._expected is None:

@@ -147,6 +147,9 @@ def run(scenario: str, work: Path) -> dict[str, Any]:
 
         def leave() -> None:
             cluster.remove_node(worker, allow_graceful=False)
+            # Resume only once the GCS has marked the node dead, as the autoscaler would see it: the
+            # driver's next scaler tick then reads the smaller cluster while documents still wait.
+            cluster.wait_for_nodes(timeout=60)
 
         change, outcomes = leave, Outcomes(pause_at=3)
         night_settings = settings(extractors=0, ocr=False, scale_interval_s=1.0, document_deadline_s=60)

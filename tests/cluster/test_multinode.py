@@ -136,6 +136,8 @@ def test_losing_a_node_mid_night_loses_and_duplicates_nothing(tmp_path: Path) ->
     # Documents in flight on the lost node were retried on live actors; none became poison.
     assert summary["pool"]["poison"] == 0, summary["pool"]
     assert summary["pool"]["recycled"].get("crashed", 0) + summary["pool"]["recycled"].get("errored", 0) >= 1
+    # The pool shrank to what the head holds: the replacements waiting for the lost node were withdrawn.
+    assert summary["scaling"]["shrunk"].get("extractor", 0) >= 1, summary["scaling"]
     dispositions = _check_lake(tmp_path)
     assert set(dispositions.values()) == {"committed"}, dispositions
     assert summary["listed"] == len(_documents(tmp_path)) and summary["processed"] == len(_documents(tmp_path))

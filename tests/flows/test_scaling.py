@@ -223,6 +223,11 @@ class FakePool:
         self._size = max(self._size, size)
         return added
 
+    def shrink(self, size: int) -> int:
+        gone = max(0, self._size - max(1, size))
+        self._size -= gone
+        return gone
+
     def live_count(self) -> int:
         return self._size
 
@@ -261,3 +266,38 @@ def test_night_scaler_grows_pools_retargets_and_requests() -> None:
     scaler.release()
     assert sent[-1] == []
     assert scaler.summary()["grown"] == {"extractor": 15, "ocr": 3}
+
+
+def test_night_scaler_shrinks_pools_when_nodes_leave_and_when_the_listing_is_done() -> None:
+    clock = Clock()
+    resources = {"CPU": 6.0}
+    settings = Settings(ocr=True, ocr_workers=1)
+    plan = plan_pools(settings, resources)
+    extract, ocr = FakePool("extractor", plan.extractors), FakePool("ocr", plan.ocr_workers)
+    progress = Progress(listed=10, processed=2, ocr_queued=0)
+    scaler = NightScaler(settings, plan, [extract, ocr], lambda: progress, expected_documents=lambda: 100,
+                         resources=lambda: dict(resources), request=lambda bundles: None, clock=clock,
+                         interval_s=5.0)
+    scaler.tick()
+    assert extract.size == 5 and ocr.size == 1
+    resources["CPU"] = 3.0  # a node left
+    clock.now += 5
+    scaler.tick()
+    assert extract.size == 2 and ocr.size == 1  # OCR keeps its configured workers
+    assert scaler.summary()["shrunk"] == {"extractor": 3}
+    # The listing ran dry with one document still in flight: the idle extractor leaves.
+    progress = Progress(listed=100, processed=99, ocr_queued=4, listing_done=True)
+    extract.busy = 1
+    clock.now += 5
+    scaler.tick()
+    assert extract.size == 1 and scaler.summary()["released"] == {"extractor": 1}
+    assert scaler.summary()["shrunk"] == {"extractor": 3}
+    resources["CPU"] = 6.0  # the node is back, but there is nothing left to give an extractor
+    clock.now += 5
+    scaler.tick()
+    assert extract.size == 1
+    # A retry is waiting: nothing more leaves, and the pool grows back to what the cluster holds.
+    extract.retries.append("retry")
+    clock.now += 5
+    scaler.tick()
+    assert extract.size == 5

@@ -3,6 +3,7 @@ its value underneath. Pure functions over lines of positioned words."""
 
 from __future__ import annotations
 
+import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
 from dataclasses import dataclass
@@ -19,6 +20,7 @@ class LabelHit:
     page: int
     conf: float  # recognition confidence of the value's words (1.0 for a text layer)
     top: float
+    x0: float = 0.0  # left edge of the value's cell (the label's segment for an inline value)
 
 
 @lru_cache(maxsize=512)
@@ -74,6 +76,38 @@ def find_label_values(
     return hits
 
 
+def split_at_labels(lines: Sequence[Line], labels: Iterable[str]) -> list[Line]:
+    """Split a segment where a label with a colon starts inside it ("Eff. Date: 02/10/2026 Exp. Date:
+    02/10/2027" set with ordinary spaces): each label then starts a segment of its own, as it would
+    had the layout left a wider gap. Labels inside a longer label ("Named Insured:") are not split off."""
+    combined, _ = _combined_regex(frozenset(lab.casefold() for lab in labels))
+    out: list[Line] = []
+    for line in lines:
+        segments: list[Segment] = []
+        for segment in line.segments:
+            segments.extend(_split_segment(segment, combined))
+        out.append(line if len(segments) == len(line.segments) else Line(line.page, tuple(segments)))
+    return out
+
+
+def _split_segment(segment: Segment, combined: re.Pattern[str]) -> list[Segment]:
+    words = segment.words
+    starts: list[int] = []
+    i = 0
+    while i < len(words):
+        m = combined.match(" ".join(w.text for w in words[i:]))
+        if m is None:
+            i += 1
+            continue
+        if i > 0 and ":" in m.group(0):
+            starts.append(i)
+        i += max(1, len(m.group(0).split()))  # skip the label's own words: "Insured" in "Named Insured"
+    if not starts:
+        return [segment]
+    bounds = [0, *starts, len(words)]
+    return [Segment(words[a:b]) for a, b in itertools.pairwise(bounds)]
+
+
 @lru_cache(maxsize=256)
 def _combined_regex(labels: frozenset[str]) -> tuple[re.Pattern[str], tuple[str, ...]]:
     """One alternation of every label, longest first: a segment is matched once, not once per label."""
@@ -96,7 +130,15 @@ def _values_for(
     line = lines[index]
     inline = segment.text[label_end:].strip()
     rest = line.segments[seg_index + 1:]
+    separated = segment.text[:label_end].rstrip()[-1:] in (":", "#", ".")
+    if inline and not separated and _continues_caption(inline):
+        # "NAMED INSURED AND MAILING ADDRESS": a longer caption this label only begins. Its value is
+        # underneath (or in the next cell), never the caption's own remaining words.
+        inline = ""
+    value_x0 = segment.x0
     if whole_line and rest:
+        if not inline:
+            value_x0 = rest[0].x0  # the value is the next cell's
         # A period's two dates may sit in separate cells; stop at the next label on the line.
         tail = []
         for seg in rest:
@@ -104,13 +146,12 @@ def _values_for(
                 break
             tail.append(seg.text)
         inline = " ".join([inline, *tail]).strip()
-    separated = segment.text[:label_end].rstrip()[-1:] in (":", "#", ".")
-    if inline and not separated and not inline[:1].isupper() and not inline[:1].isdigit():
+    if inline and not separated and not (inline[:1].isupper() or inline[:1].isdigit() or inline[:1] in "$€£#("):
         return  # "the Named Insured shown above": the words of a label inside prose
     if inline:
         value = _strip_other_labels(inline, stop_labels)
         if value:
-            yield LabelHit(label, value, "inline", line.page, _conf_of(segment, rest), line.top)
+            yield LabelHit(label, value, "inline", line.page, _conf_of(segment, rest), line.top, value_x0)
     below = _value_below(lines, index, segment, label, stop_labels)
     if rest and rest[0].x0 - segment.x1 < 0.4 * page_width:
         nxt = rest[0]
@@ -121,7 +162,7 @@ def _values_for(
         value = _strip_other_labels(nxt.text, stop_labels)
         if value and not header_row and not _looks_like_label(value, stop_labels):
             placement = "right" if separated else "right_unseparated"
-            yield LabelHit(label, value, placement, line.page, nxt.conf, line.top)
+            yield LabelHit(label, value, placement, line.page, nxt.conf, line.top, nxt.x0)
     if below is not None:
         yield below
 
@@ -143,8 +184,30 @@ def _value_below(
                 if _looks_like_label(seg.text, stop_labels):
                     return None
                 value = _strip_other_labels(seg.text, stop_labels)
-                return LabelHit(label, value, "below", line.page, seg.conf, below.top) if value else None
+                return LabelHit(label, value, "below", line.page, seg.conf, below.top, seg.x0) if value else None
     return None
+
+
+CAPTION_CONNECTORS = frozenset({"and", "&", "or", "of", "/", "+", "and/or"})
+
+
+def _continues_caption(text: str) -> bool:
+    """Whether words after a label carry the caption on ("... and Mailing Address", "... & Address")."""
+    first = text.split(maxsplit=1)[0].casefold()
+    return first in CAPTION_CONNECTORS or first.startswith(("&", "/"))
+
+
+def key_value_column(hits: Iterable[LabelHit], *, min_rows: int = 3, tolerance: float = 2.0) -> set[LabelHit]:
+    """Hits whose values, to the right of labels with no colon, line up in one column with those of at
+    least `min_rows - 1` other labels on the same page: a key-value grid ("POLICY NO   TX-2093"), where
+    the unseparated neighbour is the label's value and not a second caption."""
+    beside = [h for h in hits if h.placement != "below"]
+    column: set[LabelHit] = set()
+    for hit in (h for h in beside if h.placement == "right_unseparated"):
+        peers = [h for h in beside if h.page == hit.page and abs(h.x0 - hit.x0) <= tolerance]
+        if len({h.label for h in peers}) >= min_rows and len({h.top for h in peers}) >= min_rows:
+            column.add(hit)
+    return column
 
 
 def _looks_like_label(text: str, stop_labels: Sequence[str]) -> bool:

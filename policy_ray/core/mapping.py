@@ -31,7 +31,7 @@ from policy_ray.core.coverage_table import (
     parse_table_from_cells,
     parse_table_from_lines,
 )
-from policy_ray.core.labels import LabelHit, find_label_values
+from policy_ray.core.labels import LabelHit, find_label_values, key_value_column, split_at_labels
 from policy_ray.core.layout import Line, page_lines
 from policy_ray.core.models import Coverage, MappedDocument, PolicyRecord, RawExtraction
 from policy_ray.core.templates import GENERIC_TEMPLATE_ID, Template, TemplateRegistry
@@ -40,6 +40,7 @@ from policy_ray.core.values import (
     clean_policy_number,
     detect_currency,
     find_dates,
+    numeric_date_order,
     parse_date,
     parse_money,
 )
@@ -48,15 +49,17 @@ LABELLED_FIELDS = ("policy_number", "insured_name", "effective_date", "expiratio
                    "carrier_name", "policy_period")
 
 
-VALUE_CHECKS: dict[str, Callable[[str], bool]] = {
-    "policy_number": lambda v: clean_policy_number(v) is not None,
-    "insured_name": lambda v: clean_name(v) is not None,
-    "carrier_name": lambda v: clean_name(v) is not None,
-    "effective_date": lambda v: bool(find_dates(v)),
-    "expiration_date": lambda v: bool(find_dates(v)),
-    "policy_period": lambda v: len(find_dates(v)) >= 2,
-    "total_premium": lambda v: parse_money(v) is not None,
-}
+def value_checks(day_first: bool | None) -> dict[str, Callable[[str], bool]]:
+    """Whether a label's neighbouring text can be the field's value at all (parses as its type)."""
+    return {
+        "policy_number": lambda v: clean_policy_number(v) is not None,
+        "insured_name": lambda v: clean_name(v) is not None,
+        "carrier_name": lambda v: clean_name(v) is not None,
+        "effective_date": lambda v: bool(find_dates(v, day_first=day_first)),
+        "expiration_date": lambda v: bool(find_dates(v, day_first=day_first)),
+        "policy_period": lambda v: len(find_dates(v, day_first=day_first)) >= 2,
+        "total_premium": lambda v: parse_money(v) is not None,
+    }
 
 
 @dataclass
@@ -64,6 +67,7 @@ class Candidate:
     value: Any
     confidence: float
     evidence: str
+    ambiguous: bool = False  # the text has another reading the document does not rule out
 
 
 @dataclass
@@ -72,9 +76,9 @@ class FieldVotes:
 
     candidates: list[Candidate] = field(default_factory=list)
 
-    def add(self, value: Any, confidence: float, evidence: str) -> None:
+    def add(self, value: Any, confidence: float, evidence: str, *, ambiguous: bool = False) -> None:
         if value is not None and confidence > 0:
-            self.candidates.append(Candidate(value, confidence, evidence))
+            self.candidates.append(Candidate(value, confidence, evidence, ambiguous))
 
     def best(self) -> Candidate | None:
         if not self.candidates:
@@ -84,7 +88,7 @@ class FieldVotes:
         rivals = [c for c in ranked[1:] if c.value != top.value and c.confidence >= top.confidence - 0.08]
         if rivals:
             return Candidate(top.value, scale(top.confidence, CONFLICT_FACTOR),
-                             f"{top.evidence}; conflicts with {rivals[0].evidence}")
+                             f"{top.evidence}; conflicts with {rivals[0].evidence}", top.ambiguous)
         return top
 
 
@@ -122,9 +126,12 @@ def _map_declarations(
     all_labels += config.registry.other_labels
     if template is not None:
         all_labels += [lab for rule in template.fields.values() for lab in rule.labels]
+    lines = split_at_labels(lines, all_labels)
     width = raw.pages[0].width if raw.pages else 612.0
-    label_hits = 0
+    day_first = _date_order(template, text)
+    checks = value_checks(day_first)
 
+    found: list[tuple[str, str, LabelHit]] = []
     for name in LABELLED_FIELDS:
         sources: list[tuple[str, Sequence[str]]] = []
         if template is not None and name in template.fields:
@@ -133,10 +140,12 @@ def _map_declarations(
         for evidence_kind, labels in sources:
             hits = find_label_values(lines, labels, stop_labels=all_labels, page_width=width,
                                      whole_line=name in ("policy_period", "effective_date", "expiration_date"),
-                                     accept=VALUE_CHECKS[name])
-            label_hits += len(hits)
-            for hit in hits:
-                _vote(votes, name, hit, evidence_kind, template)
+                                     accept=checks[name])
+            found.extend((name, evidence_kind, hit) for hit in hits)
+    label_hits = len(found)
+    grid = key_value_column(hit for _, _, hit in found)
+    for name, evidence_kind, hit in found:
+        _vote(votes, name, hit, evidence_kind, template, day_first, in_grid=hit in grid)
 
     if template is not None and template.carrier_name:
         votes["carrier_name"].add(template.carrier_name, EVIDENCE_BASE["template_constant"],
@@ -150,12 +159,20 @@ def _map_declarations(
     return _assemble(votes, table, template, text, label_hits)
 
 
+def _date_order(template: Template | None, text: str) -> bool | None:
+    """How this document writes numeric dates: a template may say; otherwise the document shows it."""
+    order = template.options.get("date_order") if template is not None else None
+    if order in ("dmy", "mdy"):
+        return order == "dmy"
+    return numeric_date_order(text, (template.currency if template is not None else None) or detect_currency(text))
+
+
 def _vote(votes: dict[str, FieldVotes], name: str, hit: LabelHit, evidence_kind: str,
-          template: Template | None) -> None:
+          template: Template | None, day_first: bool | None, *, in_grid: bool = False) -> None:
     base = EVIDENCE_BASE[evidence_kind]
     if hit.placement == "below" and evidence_kind == "generic_label":
         base = EVIDENCE_BASE["generic_label_below"]
-    elif hit.placement == "right_unseparated":
+    elif hit.placement == "right_unseparated" and not in_grid:
         base *= 0.92  # "Label   Value" with no colon: could be two captions side by side
     if hit.page > 1:
         base *= 0.9  # fields live on the first pages; a later hit is more likely policy wording
@@ -174,17 +191,17 @@ def _vote(votes: dict[str, FieldVotes], name: str, hit: LabelHit, evidence_kind:
         if value:
             votes[name].add(value, scale(base, recognition(hit.conf), name_casing(value)), where)
     elif name in ("effective_date", "expiration_date"):
-        dates = find_dates(hit.value)
+        dates = find_dates(hit.value, day_first=day_first)
         if dates:  # the first date after the label; a second one would be the other end of a range
             votes[name].add(dates[0].value, scale(base, recognition(hit.conf), dates[0].quality,
                                                   1.0 if len(dates) == 1 else 0.97),
-                            where)
+                            where, ambiguous=dates[0].order_assumed)
     elif name == "policy_period":
-        dates = find_dates(hit.value)
+        dates = find_dates(hit.value, day_first=day_first)
         if len(dates) >= 2:
             q = scale(base, recognition(hit.conf), min(dates[0].quality, dates[1].quality))
-            votes["effective_date"].add(dates[0].value, q, where)
-            votes["expiration_date"].add(dates[1].value, q, where)
+            votes["effective_date"].add(dates[0].value, q, where, ambiguous=dates[0].order_assumed)
+            votes["expiration_date"].add(dates[1].value, q, where, ambiguous=dates[1].order_assumed)
     elif name == "total_premium":
         money = parse_money(hit.value)
         if money is not None:
@@ -265,9 +282,11 @@ def _assemble(votes: dict[str, FieldVotes], table: TableResult | None, template:
     effective = chosen["effective_date"].value if chosen["effective_date"] else None
     expiration = chosen["expiration_date"].value if chosen["expiration_date"] else None
     term_error = check_term(effective, expiration)
-    if term_is_regular(_as_date(effective), _as_date(expiration)):
+    ambiguous = any(c is not None and c.ambiguous for c in (chosen["effective_date"], chosen["expiration_date"]))
+    if term_is_regular(_as_date(effective), _as_date(expiration)) and not ambiguous:
         # Two dates read independently that form a usual policy term corroborate each other.
         # A misread that still lands on the same day and month a whole term away is very unlikely.
+        # Not so a swapped day and month: both readings of "03/01/2026 - 03/01/2027" are regular terms.
         for name in ("effective_date", "expiration_date"):
             conf[name] = max(conf[name], 0.92) if conf[name] >= 0.75 else conf[name]
     if term_error:

@@ -25,17 +25,22 @@ _MONTHS = {
 }
 _MONTH_RE = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"  # noqa: E501
 
-# Order matters: ISO first (never ambiguous), then US numeric, then written months.
+# Order matters: ISO first (never ambiguous), then numeric day/month dates, then written months.
 DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
     ("iso", re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")),
-    ("us_slash", re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})(?![\d/])")),
-    ("us_dash", re.compile(r"(?<![\d-])(\d{1,2})-(\d{1,2})-(\d{4})(?![\d-])")),
+    ("numeric_slash", re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})(?![\d/])")),
+    ("numeric_dash", re.compile(r"(?<![\d-])(\d{1,2})-(\d{1,2})-(\d{4})(?![\d-])")),
     ("dotted_dmy", re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{4})(?![\d.])")),
     ("month_day_year", re.compile(rf"(?i)\b({_MONTH_RE})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b")),
     ("day_month_year", re.compile(rf"(?i)\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE}),?\s+(\d{{4}})\b")),
 )
 
 MIN_YEAR, MAX_YEAR = 1990, 2100
+# "05/06/2026" is 6 May in the US and 5 June in Britain. Read in an order the document does not
+# establish, such a date is a guess: its quality keeps the field out of the accept band on its own.
+ASSUMED_ORDER_QUALITY = 0.8
+DAY_FIRST_CURRENCIES = frozenset({"GBP", "EUR"})
+MONTH_FIRST_CURRENCIES = frozenset({"USD"})
 
 
 @dataclass(frozen=True)
@@ -44,6 +49,7 @@ class ParsedDate:
     start: int
     end: int
     quality: float
+    order_assumed: bool = False  # day and month could be swapped, and nothing in the document says which
 
 
 def _make_date(year: int, month: int, day: int) -> date | None:
@@ -55,48 +61,85 @@ def _make_date(year: int, month: int, day: int) -> date | None:
         return None
 
 
-def find_dates(text: str) -> list[ParsedDate]:
-    """All unambiguous dates in text, left to right."""
+def find_dates(text: str, *, day_first: bool | None = False) -> list[ParsedDate]:
+    """All dates in text, left to right, that parse in the given order of numeric dates.
+
+    `day_first`: False, numeric dates are month first (US, and the ACORD forms); True, day first;
+    None, the document does not say: a date valid in one order only is read in that order, and one
+    valid in both is read month first with `order_assumed` set and a lower quality.
+    """
     found: list[ParsedDate] = []
     taken: list[tuple[int, int]] = []
     for kind, pattern in DATE_PATTERNS:
         for m in pattern.finditer(text):
             if any(s < m.end() and m.start() < e for s, e in taken):
                 continue
-            parsed = _date_from_match(kind, m)
+            parsed = _date_from_match(kind, m, day_first)
             if parsed is None:
                 continue
-            value, quality = parsed
-            found.append(ParsedDate(value, m.start(), m.end(), quality))
+            value, quality, assumed = parsed
+            found.append(ParsedDate(value, m.start(), m.end(), quality, assumed))
             taken.append((m.start(), m.end()))
     return sorted(found, key=lambda d: d.start)
 
 
-def _date_from_match(kind: str, m: re.Match[str]) -> tuple[date, float] | None:
+def _date_from_match(kind: str, m: re.Match[str], day_first: bool | None) -> tuple[date, float, bool] | None:
     g = m.groups()
     if kind == "iso":
         d = _make_date(int(g[0]), int(g[1]), int(g[2]))
-        return (d, 1.0) if d else None
-    if kind in ("us_slash", "us_dash"):
-        year = int(g[2])
-        quality = 0.97
-        if len(g[2]) == 2:
-            year += 2000
-            quality = 0.85  # two-digit years are a guess at the century
-        d = _make_date(year, int(g[0]), int(g[1]))
-        return (d, quality) if d else None
+        return (d, 1.0, False) if d else None
+    if kind in ("numeric_slash", "numeric_dash"):
+        return _numeric_date(int(g[0]), int(g[1]), g[2], day_first)
     if kind == "dotted_dmy":
         d = _make_date(int(g[2]), int(g[1]), int(g[0]))
-        return (d, 0.9) if d else None
+        return (d, 0.9, False) if d else None
     if kind == "month_day_year":
         month = _MONTHS.get(g[0].lower().rstrip("."))
         d = _make_date(int(g[2]), month, int(g[1])) if month else None
-        return (d, 1.0) if d else None
+        return (d, 1.0, False) if d else None
     if kind == "day_month_year":
         month = _MONTHS.get(g[1].lower().rstrip("."))
         d = _make_date(int(g[2]), month, int(g[0])) if month else None
-        return (d, 1.0) if d else None
+        return (d, 1.0, False) if d else None
     return None
+
+
+def _numeric_date(first: int, second: int, year_text: str, day_first: bool | None) -> tuple[date, float, bool] | None:
+    year = int(year_text)
+    quality = 0.97
+    if len(year_text) == 2:
+        year += 2000
+        quality = 0.85  # two-digit years are a guess at the century
+    month_first = _make_date(year, first, second)
+    day_first_reading = _make_date(year, second, first)
+    if day_first is not None:
+        d = day_first_reading if day_first else month_first
+        return (d, quality, False) if d else None
+    if month_first and day_first_reading and month_first != day_first_reading:
+        return month_first, min(quality, ASSUMED_ORDER_QUALITY), True
+    d = month_first or day_first_reading
+    return (d, quality, False) if d else None
+
+
+def numeric_date_order(text: str, currency: str | None) -> bool | None:
+    """Whether a document writes numeric dates day first (True), month first (False), or cannot tell (None).
+
+    The dates themselves decide first: a "25/06/2026" anywhere settles it; a document showing both
+    orders settles nothing. Failing that, the currency: dollars month first, pounds and euros day first.
+    """
+    day_first = month_first = False
+    for kind in ("numeric_slash", "numeric_dash"):
+        for m in dict(DATE_PATTERNS)[kind].finditer(text):
+            first, second = int(m.group(1)), int(m.group(2))
+            day_first |= 12 < first <= 31 and 1 <= second <= 12
+            month_first |= 12 < second <= 31 and 1 <= first <= 12
+    if day_first != month_first:
+        return day_first
+    if day_first:
+        return None
+    if currency in MONTH_FIRST_CURRENCIES:
+        return False
+    return True if currency in DAY_FIRST_CURRENCIES else None
 
 
 def parse_date(text: str) -> ParsedDate | None:
@@ -183,7 +226,7 @@ def clean_policy_number(text: str) -> str | None:
         return None
     if not re.search(r"\d", candidate) or sum(c.isdigit() for c in candidate) < 3:
         return None
-    if find_dates(candidate) or _PHONE_RE.match(candidate):
+    if find_dates(candidate, day_first=None) or _PHONE_RE.match(candidate):
         return None
     if len(candidate.split(" ")) > 3:  # sentences are not identifiers
         return None
@@ -204,6 +247,6 @@ def clean_name(text: str) -> str | None:
     words = candidate.split(" ")
     if all(_NAME_STOPWORDS.match(w) for w in words):
         return None
-    if find_dates(candidate):
+    if find_dates(candidate, day_first=None):
         return None
     return candidate

@@ -120,3 +120,95 @@ def test_acord25_form_fields_map_to_a_certificate() -> None:
         ("Employers Liability - Each Accident", Decimal("500000.00"), "WC 12-7654321", "Lakeshore Casualty Co."),
     ]
     assert mapped.confidence >= 0.9
+
+
+def test_a_longer_caption_that_a_label_only_begins_is_not_taken_as_the_value() -> None:
+    # Box captions carrier forms use ("NAMED INSURED & PRINCIPAL ADDRESS") that no label list names in full:
+    # the words after "NAMED INSURED" continue the caption; the insured's name is in the box underneath.
+    mapped = map_document(_doc(
+        _line(40, (48, "Acme Shield Insurance Company"), size=18),
+        _line(90, (48, "POLICY NUMBER"), (300, "POLICY PERIOD"), size=7),
+        _line(100, (48, "ASI-77-1234567"), (300, "03/01/2026 to 03/01/2027")),
+        _line(130, (48, "NAMED INSURED & PRINCIPAL ADDRESS"), size=7),
+        _line(140, (48, "Quill & Ladder Bakery LLC")),
+        _line(152, (48, "12 Mill Road, Springfield")),
+    ), DATA.mapping)
+    assert mapped.record.insured_name == "Quill & Ladder Bakery LLC"
+    assert mapped.record.policy_number == "ASI-77-1234567"
+
+
+def test_common_premium_and_reference_captions_are_read() -> None:
+    mapped = map_document(_doc(
+        _line(40, (48, "Larkspur Specialty Insurance Ltd"), size=18),
+        _line(90, (48, "Policy Reference: LSI/PL/2026/00731")),
+        _line(104, (48, "Insured: Vantage Dental Group PC")),
+        _line(118, (48, "Inception Date: 2026-04-01"), (300, "Expiry Date: 2027-04-01")),
+        _line(132, (48, "Total Advance Premium: $2,450.00")),
+    ), DATA.mapping)
+    r = mapped.record
+    assert (r.policy_number, r.insured_name, r.total_premium) == ("LSI/PL/2026/00731", "Vantage Dental Group PC",
+                                                                   Decimal("2450.00"))
+    assert (r.effective_date, r.expiration_date) == (date(2026, 4, 1), date(2027, 4, 1))
+
+
+def test_a_day_month_order_the_document_does_not_establish_keeps_it_out_of_straight_through() -> None:
+    def period_doc(premium: str) -> RawExtraction:
+        return _doc(
+            _line(40, (48, "Harrowgate Assurance Ltd"), size=18),
+            _line(90, (48, "Policy Number: HBL-77812")),
+            _line(104, (48, "Policyholder: Fenwick & Daughters Ltd")),
+            _line(118, (48, "Period of Insurance: 05/06/2026 to 05/06/2027")),
+            _line(132, (48, f"Total Premium: {premium}")),
+        )
+
+    pounds = map_document(period_doc("GBP 812.40"), DATA.mapping)
+    assert (pounds.record.effective_date, pounds.record.expiration_date) == (date(2026, 6, 5), date(2027, 6, 5))
+    assert pounds.confidence >= 0.85
+    dollars = map_document(period_doc("$812.40"), DATA.mapping)
+    assert (dollars.record.effective_date, dollars.record.expiration_date) == (date(2026, 5, 6), date(2027, 5, 6))
+    assert dollars.confidence >= 0.85
+    # No currency and no date that only one order can read: both readings are regular terms, so the
+    # term does not corroborate either, and the dates stay below the accept threshold.
+    unknown = map_document(period_doc("812.40"), DATA.mapping)
+    assert unknown.field_confidence["effective_date"] < 0.85 and unknown.confidence < 0.85
+
+
+def test_labels_set_on_one_line_with_ordinary_spaces_are_each_read() -> None:
+    mapped = map_document(_doc(
+        _line(40, (48, "Westfold Mutual Insurance Company"), size=18),
+        _line(90, (48, "Policy No. WX-40012   Named Insured: Pemberton Holdings Inc")),
+        _line(104, (48, "Effective Date: 02/10/2026 Expiration Date: 02/10/2027")),
+        _line(118, (48, "Policy Premium $3,003.00")),
+    ), DATA.mapping)
+    r = mapped.record
+    assert (r.policy_number, r.insured_name) == ("WX-40012", "Pemberton Holdings Inc")
+    assert (r.effective_date, r.expiration_date) == (date(2026, 2, 10), date(2027, 2, 10))
+    assert r.total_premium == Decimal("3003.00") and mapped.confidence >= 0.85
+
+
+def test_a_key_value_grid_without_colons_is_read_straight_through() -> None:
+    def grid(*rows: tuple[str, str]) -> RawExtraction:
+        return _doc(_line(40, (48, "Texline Indemnity Company"), size=18),
+                    *(_line(90 + 14 * i, (48, label), (200, value)) for i, (label, value) in enumerate(rows)))
+
+    full = map_document(grid(("POLICY NO", "TX-2093-1182"), ("INSURED", "Redfern Machining LLC"),
+                             ("EFFECTIVE", "2026-05-01"), ("EXPIRES", "2027-05-01")), DATA.mapping)
+    assert (full.record.policy_number, full.record.insured_name) == ("TX-2093-1182", "Redfern Machining LLC")
+    assert full.confidence >= 0.85
+    # One label beside one value is no grid: it could be two captions side by side.
+    lone = map_document(_doc(_line(40, (48, "Texline Indemnity Company"), size=18),
+                             _line(90, (48, "POLICY NO"), (200, "TX-2093-1182")),
+                             _line(104, (48, "Insured: Redfern Machining LLC")),
+                             _line(118, (48, "Policy Period: 05/01/2026 to 05/01/2027"))), DATA.mapping)
+    assert lone.record.policy_number == "TX-2093-1182" and lone.field_confidence["policy_number"] < 0.85
+
+
+def test_a_template_can_state_its_carriers_date_order() -> None:
+    import dataclasses
+
+    from policy_ray.core.mapping import _date_order
+
+    template = DATA.mapping.registry.templates[0]
+    assert _date_order(template, "05/06/2026  $5.00") is False  # from the document: dollars
+    day_first = dataclasses.replace(template, options={**template.options, "date_order": "dmy"})
+    assert _date_order(day_first, "05/06/2026  $5.00") is True

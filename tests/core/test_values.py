@@ -9,6 +9,7 @@ from policy_ray.core.values import (
     detect_currency,
     find_dates,
     is_none_marker,
+    numeric_date_order,
     parse_date,
     parse_money,
 )
@@ -104,3 +105,23 @@ def test_name_casing_flags_ocr_style_misreads() -> None:
     assert name_casing("Ironbark Florist LLC") == 1.0
     assert name_casing("House of Bread and Butter") == 1.0
     assert name_casing("ACME") == 1.0
+
+
+def test_numeric_dates_follow_the_order_the_document_uses() -> None:
+    assert [d.value for d in find_dates("05/06/2026", day_first=False)] == [date(2026, 5, 6)]
+    assert [d.value for d in find_dates("05/06/2026", day_first=True)] == [date(2026, 6, 5)]
+    # A known order is strict: a date that contradicts it is not read at all.
+    assert find_dates("25/06/2026", day_first=False) == []
+    unknown = find_dates("05/06/2026 and 25/06/2026 and 07/07/2026", day_first=None)
+    assert [d.value for d in unknown] == [date(2026, 5, 6), date(2026, 6, 25), date(2026, 7, 7)]
+    assert [d.order_assumed for d in unknown] == [True, False, False]
+    assert unknown[0].quality < 0.85 <= unknown[1].quality
+
+
+def test_a_documents_date_order_comes_from_its_dates_then_its_currency() -> None:
+    assert numeric_date_order("Issued 25/06/2026; term 05/06/2026 - 05/06/2027", None) is True
+    assert numeric_date_order("Issued 06/25/2026", "GBP") is False
+    assert numeric_date_order("25/06/2026 and 06/25/2026", "USD") is None  # both orders: nothing settled
+    assert numeric_date_order("05/06/2026", "USD") is False
+    assert numeric_date_order("05/06/2026", "GBP") is True
+    assert numeric_date_order("05/06/2026", None) is None

@@ -72,27 +72,43 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
 def cmd_ingest(args: argparse.Namespace) -> int:
     import json
 
-    from policy_ray.actors.scheduler import NoCapacity
-    from policy_ray.adapters.lake import LakeUnavailable
-    from policy_ray.flows.nightly import BatchBusy, NightRequest, run_night
+    from policy_ray.flows.nightly import NightRequest, run_night
 
     logs.configure("driver", level=args.log_level)
     request = NightRequest(input_uri=args.input, lake_uri=args.lake, batch_date=args.batch_date or date.today(),
                            batch_id=args.batch_id, address=args.address, progress=args.progress)
     try:
         summary = run_night(request, settings_from_args(args))
-    except BatchBusy as exc:
-        logs.logger.error("another run holds this batch", error=str(exc))
-        print(f"policy-ray: nothing done: {exc}", file=sys.stderr)
-        return 3
-    except (LakeUnavailable, FileNotFoundError, ConnectionError, NoCapacity) as exc:
-        logs.logger.error("the night could not run", error=str(exc))
-        print(f"policy-ray: the night could not run: {exc}", file=sys.stderr)
-        return 2
+    except Exception as exc:
+        code = night_exit_code(exc)
+        if code is None:
+            raise  # a defect, not an outcome: the traceback is what a developer needs
+        what = "nothing done" if code == 3 else "the night could not run"
+        logs.logger.error(what, error=str(exc), error_type=type(exc).__name__)
+        print(f"policy-ray: {what}: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return code
     print(summary.render())
     if args.json_summary:
         args.json_summary.write_text(json.dumps(summary.as_dict(), indent=2, sort_keys=True, default=str))
     return 0
+
+
+def night_exit_code(exc: BaseException) -> int | None:
+    """3: another run holds the batch or committed to it at the same moment; 2: the night itself could not
+    run (input missing, lake or object store unreachable, cluster gone or too small); None: a defect."""
+    import ray.exceptions
+    from deltalake.exceptions import CommitFailedError, DeltaError
+
+    from policy_ray.actors.scheduler import NoCapacity
+    from policy_ray.adapters.lake import LakeUnavailable
+    from policy_ray.flows.nightly import BatchBusy
+
+    if isinstance(exc, BatchBusy | CommitFailedError):
+        return 3
+    if isinstance(exc, LakeUnavailable | OSError | NoCapacity | DeltaError | ray.exceptions.RaySystemError
+                  | ray.exceptions.RpcError | ray.exceptions.NodeDiedError | ray.exceptions.LocalRayletDiedError):
+        return 2
+    return None
 
 
 def cmd_sample(args: argparse.Namespace) -> int:

@@ -31,6 +31,7 @@ from policy_ray.core.outcomes import DocumentResult, DocumentTask
 from policy_ray.errors import WORKER_FAILURES, Failure, FailureCategory
 
 ActorFactory = Callable[[str], Any]
+FRESH_WAIT_S = 30.0  # how long a retry waits for a fresh actor to be placed before any actor may take it
 
 
 @dataclass(frozen=True)
@@ -72,6 +73,8 @@ class _Slot:
     ref: Any = None
     started: float = 0.0
     retiring: bool = False  # the pool shrank: this actor leaves after its current document
+    served: int = 0  # documents handed to this actor: 0 means fresh, the place for a retry
+    created: float = field(default_factory=time.monotonic)
 
 
 class RecyclingActorPool:
@@ -84,6 +87,11 @@ class RecyclingActorPool:
         self._slots: list[_Slot] = []
         self.retries: deque[DocumentTask] = deque()
         self.log = logs.logger.bind(stage=kind)
+
+    @property
+    def stage(self) -> str:
+        """The lifecycle stage a worker failure is recorded under (the stage the worker runs)."""
+        return "ocr" if self.kind == "ocr" else "extract"
 
     # ---- actor lifecycle -----------------------------------------------------------------------------
 
@@ -192,7 +200,17 @@ class RecyclingActorPool:
 
     def submit(self, slot: _Slot, task: DocumentTask) -> None:
         slot.task, slot.started = task, time.monotonic()
+        slot.served += 1
         slot.ref = slot.actor.process.remote(task)
+
+    def takes_retry(self, slot: _Slot) -> bool:
+        """A retry goes to a fresh actor (the replacement started when its document failed) unless none
+        is coming: then to any actor, so a retry never waits on an actor the cluster cannot place."""
+        if slot.served == 0:
+            return True
+        now = time.monotonic()
+        return not any(s.served == 0 and not s.retiring and (s.live or now - s.created < FRESH_WAIT_S)
+                       for s in self._slots)
 
     def in_flight(self) -> dict[Any, _Slot]:
         return {s.ref: s for s in self._slots if s.task is not None}
@@ -225,14 +243,14 @@ class RecyclingActorPool:
             result: DocumentResult = ray.get(ref, timeout=60)
         except RayActorError as exc:  # the actor died: segfault, os._exit, OOM kill, lost node
             self._replace(slot, "crashed", graceful=False)
-            self._retry_or_poison(task, Failure.of(FailureCategory.WORKER_CRASH, "extract",
+            self._retry_or_poison(task, Failure.of(FailureCategory.WORKER_CRASH, self.stage,
                                                    f"{self.kind} actor died: {type(exc).__name__}",
                                                    component=self.kind), on_result, retries)
             return
         except (RayTaskError, GetTimeoutError, RayError) as exc:
             self._replace(slot, "errored", graceful=False)
-            failure = Failure.from_exception(exc, stage="extract", component=self.kind)
-            self._retry_or_poison(task, Failure.of(FailureCategory.WORKER_CRASH, "extract", failure.message,
+            failure = Failure.from_exception(exc, stage=self.stage, component=self.kind)
+            self._retry_or_poison(task, Failure.of(FailureCategory.WORKER_CRASH, self.stage, failure.message,
                                                    component=self.kind), on_result, retries)
             return
         worker = result.worker
@@ -262,7 +280,7 @@ class RecyclingActorPool:
             task = slot.task
             slot.task = slot.ref = None
             self._replace(slot, "deadline", graceful=False)
-            failure = Failure.of(self.policy.timeout_category, self.kind,
+            failure = Failure.of(self.policy.timeout_category, self.stage,
                                  f"no result within {self.policy.deadline_s:.0f}s", component=self.kind)
             self._retry_or_poison(task, failure, on_result, retries)
 

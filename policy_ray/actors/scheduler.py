@@ -27,8 +27,8 @@ class Lane:
     held: DocumentTask | None = None  # taken from the source while no actor was up to take it
     starved_since: float | None = None
 
-    def _take(self) -> DocumentTask | None:
-        if self.pool.retries:
+    def _take(self, retry_ok: bool) -> DocumentTask | None:
+        if self.pool.retries and retry_ok:
             return self.pool.retries.popleft()
         if self.held is not None:
             task, self.held = self.held, None
@@ -38,8 +38,8 @@ class Lane:
     def fill(self) -> int:
         """Hand out work to idle slots; how many tasks were handed out."""
         handed = 0
-        for slot in self.pool.idle():
-            task = self._take()
+        for slot in sorted(self.pool.idle(), key=lambda s: s.served):  # fresh actors first: retries wait for them
+            task = self._take(self.pool.takes_retry(slot))
             if task is None:
                 break
             self.pool.submit(slot, task)

@@ -48,6 +48,7 @@ class ImagePage:
     width: float  # points
     height: float
     dpi: float
+    frames: int  # frames in the file: a multi-page TIFF's page count, read from its directory
 
     @property
     def scale(self) -> float:
@@ -150,6 +151,8 @@ def iter_image_pages(data: bytes, *, max_pixels: int) -> Iterator[ImagePage]:
     with _decoding(0):
         opened = Image.open(io.BytesIO(data), formats=_FORMATS)
     with opened as im:
+        with _decoding(0):
+            frames = int(getattr(im, "n_frames", 1))  # walks the TIFF's directories, decodes nothing
         index = 0
         while True:
             with _decoding(index):
@@ -180,5 +183,5 @@ def iter_image_pages(data: bytes, *, max_pixels: int) -> Iterator[ImagePage]:
                 if transpose is not None:
                     gray = gray.transpose(transpose)
             yield ImagePage(index=index, image=gray, width=gray.width * 72 / dpi, height=gray.height * 72 / dpi,
-                            dpi=dpi)
+                            dpi=dpi, frames=frames)
             index += 1

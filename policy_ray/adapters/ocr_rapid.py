@@ -4,14 +4,17 @@ The detection and recognition models ship inside the wheel (rapidocr_onnxruntime
 nothing is downloaded. onnxruntime's CUDA provider is used when asked for and present (the
 onnxruntime-gpu build); otherwise, as with the plain CPU build, the engine runs on CPU.
 
-Inference runs in this process and cannot be interrupted from inside: `timeout_s` is accepted for
-symmetry with TesseractEngine, and the deadline is enforced from outside by the actor pool (a call
-that overruns is abandoned and its actor replaced).
+Inference runs in this process, on a helper thread the engine waits for at most `timeout_s` a page
+(TesseractEngine's per-page timeout kills its subprocess instead). onnxruntime cannot be interrupted,
+so a page that overruns raises `ocr_timeout` and leaves its thread running: the worker retires after
+such a document (see actors/worker.py), and the pool's document deadline stays the backstop.
 """
 
 from __future__ import annotations
 
 import re
+import threading
+import time
 from collections.abc import Sequence
 from typing import Any
 
@@ -105,7 +108,7 @@ class RapidOcrEngine:
 
     def __init__(self, *, timeout_s: float, use_cuda: bool = False, threads: int = 1,
                  detect_orientation: bool = True, deskew: bool = True, unclip_ratio: float = UNCLIP_RATIO) -> None:
-        self.timeout_s = timeout_s  # enforced by the actor pool, see the module docstring
+        self.timeout_s = timeout_s  # a page's reads, all orientations together
         self.detect_orientation = detect_orientation
         self.deskew = deskew
         try:
@@ -139,28 +142,49 @@ class RapidOcrEngine:
     def recognize(self, image: Image.Image, *, scale: float) -> OcrResult:
         """Words in points of the upright page; `scale` is the image's pixels per point (dpi / 72)."""
         gray = image if image.mode == "L" else image.convert("L")
-        best = self._read(gray, 0)
+        deadline = time.monotonic() + self.timeout_s
+        best = self._read(gray, 0, deadline)
         if self.detect_orientation and (best.sideways or best.conf < UPRIGHT_MIN_CONF):
             # RapidOCR reads sideways lines in sideways coordinates; its line classifier (off here: it
             # flipped upright lines into blanks) only knows 0/180 per line. Trial reads settle the page.
             candidates = (90, 270) if best.sideways else (90, 180, 270)
-            reads = [best, *(self._read(gray, angle) for angle in candidates)]
+            reads = [best, *(self._read(gray, angle, deadline) for angle in candidates)]
             best = max(reads, key=lambda r: (not r.sideways, r.conf))
         words = tuple(Word(text=uppercase_context(w.text), x0=w.x0 / scale, top=w.top / scale, x1=w.x1 / scale,
                            bottom=w.bottom / scale, conf=w.conf) for w in best.words_px)
         return OcrResult(words=words, mean_conf=mean_conf(words), angle=best.angle, skew_deg=best.skew,
                          width=best.image.width / scale, height=best.image.height / scale, engine=self.name)
 
-    def _read(self, gray: Image.Image, angle: int) -> _Read:
+    def _read(self, gray: Image.Image, angle: int, deadline: float) -> _Read:
         upright = turned_upright(gray, angle)
         skew = estimate_skew(np.asarray(upright)) if self.deskew else 0.0
         if skew:
             upright = deskewed(upright, skew)
         try:
-            output = self._ocr(np.asarray(upright), use_cls=False)
-        except MemoryError:
+            output = self._infer(np.asarray(upright), deadline)
+        except (MemoryError, PolicyRayError):
             raise
         except Exception as exc:  # onnxruntime and its pre/post-processing raise assorted errors
             raise PolicyRayError(FailureCategory.INTERNAL_ERROR, f"RapidOCR failed: {type(exc).__name__}: {exc}"[:2000],
                                  stage=STAGE) from exc
         return _Read(image=upright, angle=angle, skew=skew, words_px=words_from_lines(lines_from_output(output), 1.0))
+
+    def _infer(self, pixels: np.ndarray, deadline: float) -> Any:
+        """One RapidOCR call, waited for until `deadline` at most (module docstring: why a thread)."""
+        answer: dict[str, Any] = {}
+
+        def run() -> None:
+            try:
+                answer["output"] = self._ocr(pixels, use_cls=False)
+            except BaseException as exc:  # handed to the waiting thread as it is
+                answer["error"] = exc
+
+        worker = threading.Thread(target=run, name="rapidocr-page", daemon=True)
+        worker.start()
+        worker.join(max(deadline - time.monotonic(), 0.0))
+        if worker.is_alive():
+            raise PolicyRayError(FailureCategory.OCR_TIMEOUT,
+                                 f"RapidOCR did not read the page within {self.timeout_s:.0f}s", stage=STAGE)
+        if "error" in answer:
+            raise answer["error"]
+        return answer["output"]

@@ -55,6 +55,14 @@ class DocumentSource:
         else:
             self._fs, self._root = None, str(Path(_local(location)).resolve())
 
+    @property
+    def identity(self) -> str:
+        """Where the night comes from, spelled one way however it was typed (`night`, `./night/`, an
+        absolute path; `S3://bucket/night/`): the batch id is derived from this."""
+        if self._fs is None:
+            return self._root
+        return f"{self.location.split('://', 1)[0].lower()}://{self._root.strip('/')}"
+
     def wanted(self, name: str) -> bool:
         lowered = name.lower()
         return not name.startswith(".") and any(fnmatch.fnmatch(lowered, p) for p in self.patterns)

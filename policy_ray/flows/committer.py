@@ -10,9 +10,8 @@ is never written again, so a re-run rolls forward from whatever the last run lef
 from __future__ import annotations
 
 import time
-from collections import Counter
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
@@ -24,6 +23,7 @@ from policy_ray.adapters.lake_schema import TABLES
 from policy_ray.core import rows
 from policy_ray.core.audit_chain import Draft, extend
 from policy_ray.core.committed_index import CommittedIndex
+from policy_ray.core.digest_set import DigestSet, sha256_digest
 from policy_ray.core.outcomes import DocumentResult, DocumentTask
 from policy_ray.flows import audit_trail
 from policy_ray.flows.audit_trail import Landed
@@ -36,33 +36,39 @@ KEY_COLUMN = {"extractions": "idempotency_key", "policies": "idempotency_key",
 
 @dataclass
 class BatchState:
-    """What the lake already holds for this batch: the starting point of a (re-)run."""
+    """What the lake already holds for this batch: the starting point of a (re-)run.
 
-    keys: dict[str, set[str]]  # grows as this run stages rows
-    resumed_keys: dict[str, frozenset[str]]  # what earlier runs left: the roll-forward decisions use this
-    ledger: dict[str, tuple[str, str]]  # source_uri -> (doc_sha256, idempotency_key)
+    Every set here grows with the night, so each is a DigestSet (~16 bytes a member), not a set of
+    strings: a 100,000-document night must not grow the driver by its bookkeeping.
+    """
+
+    keys: dict[str, DigestSet]  # row keys per table; grows as this run stages rows
+    resumed_keys: dict[str, DigestSet]  # what earlier runs left: the roll-forward decisions use this
+    accounted: DigestSet  # source URIs this batch's ledger already holds
+    documents: DigestSet  # content digests this batch accounted for or handed out (in-night duplicates)
+    resumed_documents: int
     committed_elsewhere: CommittedIndex  # doc_sha256 -> idempotency_key, committed by any batch
     first_seen: dict[str, datetime]
     last_sequence: int
     audit_head: tuple[int, str]
-    audited: set[tuple[str, str]]
+    audited: DigestSet  # (idempotency_key, stage) steps this batch has in the audit trail
 
     @classmethod
     def load(cls, lake: Lake, batch_id: str) -> BatchState:
-        keys = {name: lake.keys(name, KEY_COLUMN[name], batch_id=batch_id) for name in COMMIT_ORDER}
-        return cls(keys=keys, resumed_keys={name: frozenset(v) for name, v in keys.items()},
-                   ledger=lake.ledger(batch_id), committed_elsewhere=lake.committed_documents(),
+        keys = {name: DigestSet.of_texts(lake.keys(name, KEY_COLUMN[name], batch_id=batch_id))
+                for name in COMMIT_ORDER}
+        ledger = lake.ledger(batch_id)
+        return cls(keys=keys, resumed_keys={name: v.copy() for name, v in keys.items()},
+                   accounted=DigestSet.of_texts(ledger),
+                   documents=DigestSet(sha256_digest(sha) for sha, _ in ledger.values()),
+                   resumed_documents=len(ledger), committed_elsewhere=lake.committed_documents(),
                    first_seen=lake.first_seen_dead_letters(), last_sequence=lake.last_sequence(batch_id),
-                   audit_head=lake.audit_head(), audited=lake.audited(batch_id))
+                   audit_head=lake.audit_head(),
+                   audited=DigestSet.of_texts(audit_step(k, s) for k, s in lake.audited(batch_id)))
 
 
-@dataclass
-class Counts:
-    accepted: int = 0
-    dead_lettered: int = 0
-    duplicates: int = 0
-    categories: Counter[str] = field(default_factory=Counter)
-    routes: Counter[str] = field(default_factory=Counter)
+def audit_step(idempotency_key: str, stage: str) -> str:
+    return f"{idempotency_key}\x1f{stage}"
 
 
 class MicroBatchCommitter:
@@ -76,7 +82,6 @@ class MicroBatchCommitter:
         self.metadata = dict(metadata)
         self.sequence = state.last_sequence
         self.head = state.audit_head
-        self.counts = Counts()
         self.commits = 0
         self.commit_seconds = 0.0
         self._pending: dict[str, list[dict[str, Any]]] = {name: [] for name in COMMIT_ORDER}
@@ -96,15 +101,11 @@ class MicroBatchCommitter:
         if result.status == "accepted":
             self._stage("policies", rows.policy_row(result, now))
             self._stage("documents", rows.ledger_row(task, rows.COMMITTED, now))
-            self.counts.accepted += 1
         else:
             assert result.failure is not None
             first = self.state.first_seen.get(task.doc_sha256)
             self._stage("dead_letters", rows.dead_letter_row(result, now, first))
             self._stage("documents", rows.ledger_row(task, rows.DEAD_LETTERED, now))
-            self.counts.dead_lettered += 1
-            self.counts.categories[result.failure.category.value] += 1
-        self.counts.routes[result.routing_rule or (result.failure.category.value if result.failure else "")] += 1
         self._documents.append(("result", result))
         self._document_done()
 
@@ -117,7 +118,6 @@ class MicroBatchCommitter:
     def add_duplicate(self, task: DocumentTask, duplicate_of: str) -> None:
         self._stage("documents", rows.ledger_row(task, rows.DUPLICATE, logs.now_utc(), duplicate_of))
         self._documents.append(("duplicate", (task, duplicate_of)))
-        self.counts.duplicates += 1
         self._document_done()
 
     def add_event(self, draft: Draft) -> None:
@@ -126,9 +126,9 @@ class MicroBatchCommitter:
 
     def _stage(self, table: str, row: dict[str, Any]) -> None:
         key = row[KEY_COLUMN[table]]
-        if key in self.state.keys[table]:
+        if self.state.keys[table].has_text(key):
             return  # already in the lake from an earlier run of this batch
-        self.state.keys[table].add(key)
+        self.state.keys[table].add_text(key)
         self._pending[table].append(row)
 
     def _document_done(self) -> None:
@@ -182,7 +182,7 @@ class MicroBatchCommitter:
             else:
                 drafts += self._rolled_forward(*item)
         fresh = [d for d in drafts if d.idempotency_key is None
-                 or (d.idempotency_key, d.stage.value) not in self.state.audited]
+                 or not self.state.audited.has_text(audit_step(d.idempotency_key, d.stage.value))]
         if not fresh:
             return
         failpoints.reach("before_audit")
@@ -192,7 +192,9 @@ class MicroBatchCommitter:
                          metadata={**meta, "chain_head": entries[-1].entry_hash, "entries": str(len(entries))})
         failpoints.reach("after_audit")
         self.head = (entries[-1].seq, entries[-1].entry_hash)
-        self.state.audited.update((d.idempotency_key, d.stage.value) for d in fresh if d.idempotency_key)
+        for d in fresh:
+            if d.idempotency_key:
+                self.state.audited.add_text(audit_step(d.idempotency_key, d.stage.value))
 
     def _rolled_forward(self, task: DocumentTask, disposition: str) -> list[Draft]:
         table = "policies" if disposition == rows.COMMITTED else "dead_letters"

@@ -30,9 +30,10 @@ from policy_ray.adapters.lake import Lake, count_by
 from policy_ray.adapters.source import DocumentSource, SourceFile
 from policy_ray.config import PipelineData, Settings, load_pipeline_data
 from policy_ray.core.audit_chain import Draft, Stage
+from policy_ray.core.digest_set import sha256_digest
 from policy_ray.core.identity import idempotency_key, sha256_hex
 from policy_ray.core.outcomes import DocumentResult, DocumentTask
-from policy_ray.core.rows import COMMITTED, DEAD_LETTERED
+from policy_ray.core.rows import COMMITTED, DEAD_LETTERED, DUPLICATE
 from policy_ray.errors import Failure, FailureCategory, PolicyRayError
 from policy_ray.flows.capacity import plan_pools
 from policy_ray.flows.committer import BatchState, MicroBatchCommitter
@@ -104,9 +105,10 @@ class NightSummary:
         return "\n".join(lines)
 
 
-def batch_id_for(batch_date: date, input_uri: str) -> str:
-    """Deterministic: the same night from the same place is the same batch, however often it runs."""
-    where = hashlib.sha256(input_uri.rstrip("/").encode()).hexdigest()[:8]
+def batch_id_for(batch_date: date, input_identity: str) -> str:
+    """Deterministic: the same night from the same place is the same batch, however often it runs and
+    however the place is spelled (`input_identity` is `DocumentSource.identity`)."""
+    where = hashlib.sha256(input_identity.encode()).hexdigest()[:8]
     return f"{batch_date.isoformat()}-{where}"
 
 
@@ -115,7 +117,7 @@ def run_night(request: NightRequest, settings: Settings) -> NightSummary:
     runtime.connect(request.address)
     data = load_pipeline_data(settings)
     source = DocumentSource(request.input_uri, storage_options=settings.storage_options)
-    batch_id = request.batch_id or batch_id_for(request.batch_date, request.input_uri)
+    batch_id = request.batch_id or batch_id_for(request.batch_date, source.identity)
     log = logs.logger.bind(batch_id=batch_id, stage="driver")
     lake = Lake(request.lake_uri, storage_options=settings.storage_options)
     lake.ensure_tables()
@@ -133,7 +135,7 @@ def run_night(request: NightRequest, settings: Settings) -> NightSummary:
 def _run(request: NightRequest, settings: Settings, lake: Lake, source: DocumentSource, state: BatchState,
          data: PipelineData, batch_id: str, run_count: int, started: float, log: Any) -> NightSummary:
     log.info("night started", input=request.input_uri, lake=request.lake_uri, run=run_count,
-             resumed_documents=len(state.ledger))
+             resumed_documents=state.resumed_documents)
 
     metadata = {"batch_id": batch_id, "code_version": __version__, "run": str(run_count), **data.versions}
     committer = MicroBatchCommitter(lake, batch_id, state, every_docs=settings.commit_every_docs,
@@ -241,11 +243,11 @@ def plan_tasks(source: DocumentSource, listing: Iterable[SourceFile], state: Bat
                committer: MicroBatchCommitter, batch_id: str, batch_date: date, summary: NightSummary,
                progress: Any) -> Iterator[DocumentTask]:
     """Stream the listing: skip what this batch already recorded, record duplicates, yield the rest."""
-    # 32-byte digests, not hex strings: this set grows with the night (~0.1 KiB a document).
-    seen: set[bytes] = {bytes.fromhex(sha) for sha, _ in state.ledger.values() if len(sha) == 64}
+    seen = state.documents  # content digests handed out or accounted for: grows ~16 bytes a document
+    resumed = state.resumed_keys
     for file in listing:
         summary.listed += 1
-        if file.uri in state.ledger:
+        if state.accounted.has_text(file.uri):
             summary.already_done += 1
             progress.update(1)
             continue
@@ -254,11 +256,11 @@ def plan_tasks(source: DocumentSource, listing: Iterable[SourceFile], state: Bat
             progress.update(1)
             continue
         own_key = task.idempotency_key
-        resumed = state.resumed_keys
-        digest = bytes.fromhex(task.doc_sha256)
-        if (own_key in resumed["policies"] or own_key in resumed["dead_letters"]) and digest not in seen:
+        digest = sha256_digest(task.doc_sha256)
+        committed, dead = resumed["policies"].has_text(own_key), resumed["dead_letters"].has_text(own_key)
+        if (committed or dead) and digest not in seen:
             # Committed by a run of this batch that died before its ledger rows: roll forward, don't redo.
-            committer.add_ledger_only(task, COMMITTED if own_key in resumed["policies"] else DEAD_LETTERED)
+            committer.add_ledger_only(task, COMMITTED if committed else DEAD_LETTERED)
             seen.add(digest)
             progress.update(1)
             continue
@@ -301,6 +303,14 @@ def _progress(enabled: bool | None) -> Any:
 
     show = sys.stderr.isatty() if enabled is None else enabled
     return tqdm(desc="documents", unit="doc", disable=not show, file=sys.stderr)
+
+
+def night_routes(dispositions: dict[str, int], accepted_by_path: dict[str, int]) -> dict[str, int]:
+    """Documents by the route they took, over the whole night (earlier runs of the batch included)."""
+    routes = {f"accepted_{path}": n for path, n in accepted_by_path.items()}
+    routes["dead_letter"] = dispositions.get(DEAD_LETTERED, 0)
+    routes["duplicate"] = dispositions.get(DUPLICATE, 0)
+    return {k: v for k, v in routes.items() if v}
 
 
 class BatchBusy(Exception):
@@ -365,8 +375,10 @@ def _close_batch(lake: Lake, request: NightRequest, batch_id: str, run_count: in
     categories = count_by(dead, "failure_category")
     summary.accepted = dispositions.get(COMMITTED, 0)
     summary.dead_lettered = dispositions.get(DEAD_LETTERED, 0)
-    summary.duplicates = dispositions.get("duplicate", 0)
+    summary.duplicates = dispositions.get(DUPLICATE, 0)
     summary.dead_letter_categories = categories
+    summary.routes = night_routes(dispositions, count_by(
+        lake.read("policies", ["extraction_path"], batch_id=batch_id), "extraction_path"))
     committer.add_event(Draft(batch_id, Stage.BATCH_COMPLETED, details=json.dumps(
         {"run": run_count, "listed": summary.listed, "accepted": summary.accepted,
          "dead_lettered": summary.dead_lettered, "duplicates": summary.duplicates}, sort_keys=True)))

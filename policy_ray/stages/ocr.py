@@ -105,6 +105,6 @@ class OcrStage:
             for frame in images.iter_image_pages(data, max_pixels=self.settings.ocr_max_pixels):
                 if frame.index >= limit:
                     break
-                yield frame.index + 1, frame.image, frame.scale, frame.index + 1
+                yield frame.index + 1, frame.image, frame.scale, frame.frames
         else:
             raise PolicyRayError(FailureCategory.NOT_A_PDF, "neither a PDF nor a TIFF, PNG or JPEG image", stage="ocr")

@@ -1,5 +1,6 @@
-"""The recycling pool grows and shrinks on a real local Ray: shrinking withdraws actors still waiting for
-a node first, then idle ones, and lets a busy one finish its document before it leaves."""
+"""The recycling pool on a real local Ray: a document that killed its worker is retried on a fresh actor;
+shrinking withdraws actors still waiting for a node first, then idle ones, and lets a busy one finish
+its document before it leaves."""
 
 from __future__ import annotations
 
@@ -25,7 +26,9 @@ class SleepingWorker:
 
     def process(self, task: DocumentTask) -> DocumentResult:
         self.calls += 1
-        time.sleep(task.size_bytes / 1000)
+        if task.size_bytes < 0 and task.attempt == 1:
+            os._exit(13)  # a document that kills its worker the first time (a segfault in a C extension)
+        time.sleep(max(task.size_bytes, 0) / 1000)
         return DocumentResult(task=task, status="accepted",
                               worker=WorkerStats(self.name, os.getpid(), "local", 50.0, self.calls))
 
@@ -116,3 +119,19 @@ def test_growing_keeps_a_retiring_actor_instead_of_starting_one() -> None:
         assert not slot.retiring and pool.stats.actors_started == started
     finally:
         pool.shutdown()
+
+
+def test_a_document_that_killed_its_actor_is_retried_on_a_fresh_one() -> None:
+    from policy_ray.actors.scheduler import Lane, drive
+
+    policy = PoolPolicy(size=2, max_calls=100, rss_limit_mb=10_000, deadline_s=60, max_attempts=3)
+    pool = RecyclingActorPool(placeable, policy, kind="test")
+    tasks = iter([task(0, 50), task(1, 50), task(2, -1), *(task(n, 50) for n in range(3, 12))])
+    results: list[DocumentResult] = []
+    drive([Lane(pool, lambda: next(tasks, None), results.append)])
+    assert sorted(int(r.task.source_uri.rsplit("/", 1)[1].split(".")[0]) for r in results) == list(range(12))
+    retried = next(r for r in results if r.task.source_uri == "/night/2.pdf")
+    assert retried.status == "accepted" and retried.task.attempt == 2
+    # Its first document: a fresh actor (the one that ran attempt 1 died with it), not a busy survivor.
+    assert retried.worker is not None and retried.worker.calls == 1
+    assert pool.stats.recycled["crashed"] == 1 and pool.stats.retries == 1

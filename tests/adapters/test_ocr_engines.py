@@ -223,6 +223,9 @@ def test_multi_page_tiff_yields_each_frame(page200: tuple[Image.Image, float]) -
     assert np.array_equal(np.asarray(pages[0][1]), np.asarray(image))
     assert np.array_equal(np.asarray(pages[1][1]), np.asarray(second))
     assert all(p[1].mode == "L" and (p[2], p[3]) == (PAGE_W, PAGE_H) and p[4] == 200 for p in pages)
+    # The page count comes from the file's directory, before (and whether or not) later frames are read.
+    first = next(iter_image_pages(buf.getvalue(), max_pixels=MAX_PIXELS))
+    assert first.frames == 2
 
 
 def test_png_and_jpeg_pages() -> None:
@@ -392,3 +395,16 @@ def test_rapidocr_runs_its_shipped_model_on_cpu(monkeypatch: pytest.MonkeyPatch,
     assert abs(number.x0 - x0) < 12 and abs(number.x1 - x1) < 12
     assert number.top < baseline - 0.718 * FONT_SIZE and number.bottom > baseline
     assert all(0.0 <= w.conf <= 1.0 for w in result.words) and result.mean_conf > 0.8
+
+
+def test_rapidocr_page_that_overruns_its_timeout_is_an_ocr_timeout(page200: tuple[Image.Image, float]) -> None:
+    from policy_ray.adapters.ocr_rapid import RapidOcrEngine
+
+    # The real model on a whole 200 dpi page takes seconds on CPU: a 50 ms budget cannot be met.
+    engine = RapidOcrEngine(timeout_s=0.05, threads=1)
+    image, scale = page200
+    started = time.monotonic()
+    with pytest.raises(PolicyRayError) as info:
+        engine.recognize(image, scale=scale)
+    assert info.value.category == FailureCategory.OCR_TIMEOUT
+    assert time.monotonic() - started < 5  # the caller got its answer at the deadline, not at the end

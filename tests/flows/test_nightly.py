@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import dataclasses
+from collections import Counter
 from datetime import date
 from pathlib import Path
 from typing import Any
@@ -59,6 +61,10 @@ def test_sample_night_accounts_for_every_document(sample_run: dict[str, Any]) ->
         if t.get("scanned"):
             assert dispositions[t["file"]] == "dead_lettered"
             assert dead[t["file"]]["failure_category"] == "no_text_layer" and dead[t["file"]]["retryable"]
+    # The summary's documents by route are the tables' own counts.
+    counts = Counter(dispositions.values())
+    assert sample_run["summary"].routes == {"accepted_text": counts["committed"],
+                                            "dead_letter": counts["dead_lettered"], "duplicate": counts["duplicate"]}
 
 
 def test_sample_night_accepts_digital_documents_with_correct_fields(sample_run: dict[str, Any]) -> None:
@@ -75,9 +81,14 @@ def test_sample_night_accepts_digital_documents_with_correct_fields(sample_run: 
 
 def test_rerunning_the_night_adds_nothing(sample_run: dict[str, Any]) -> None:
     lake: Lake = sample_run["lake"]
+    folder: Path = sample_run["folder"]
     versions = {name: lake.table(name).version() for name in ("policies", "dead_letters", "documents", "extractions")}
-    summary = run_night(sample_run["request"], _settings())
+    # The same folder spelled another way is the same night (the batch id comes from where, not how).
+    respelled = dataclasses.replace(sample_run["request"], input_uri=f"{folder}/../{folder.name}/./")
+    summary = run_night(respelled, _settings())
+    assert summary.batch_id == sample_run["summary"].batch_id
     assert summary.processed == 0 and summary.already_done == summary.listed
+    assert summary.routes == sample_run["summary"].routes  # the whole night, not this run's nothing
     assert {name: lake.table(name).version() for name in versions} == versions
     assert lake.batch_row(summary.batch_id)["run_count"] == 2  # type: ignore[index]
 

@@ -3,10 +3,11 @@
 (a) One night (figure 1's two-extractor run, or a run of its own when figure 1 was skipped): Delta
     commits and data files per table, against the micro-batches the committer wrote; commit time as a
     share of the night (NightSummary.commit_seconds / NightSummary.seconds).
+    A second night of twice the documents shows what grows with documents and what does not.
 (b) A simulated month: that night's accepted rows appended as 30 nights of micro-batches (Lake.append,
     the job's own commit path, into a fresh lake), then a typical query through `policy-ray sql`'s code
-    (flows.query.run_sql) before and after `DeltaTable.optimize.compact()`. There is no
-    `policy-ray optimize` command yet: the deltalake call is measured directly.
+    (flows.query.run_sql) before and after `policy-ray optimize` (flows.maintenance.optimize: compaction
+    of every table, then a checkpoint).
 """
 
 from __future__ import annotations
@@ -60,35 +61,66 @@ def table_stats(lake: Path) -> dict[str, dict[str, int]]:
     return stats
 
 
-def night_figures(ctx: Context, fig: Figure) -> None:
+def _bigger_night(ctx: Context, docs: int) -> tuple[Path, Any, int]:
+    """A night of twice the documents (same generator, another seed), run the same way."""
+    from bench import scaling
+
+    folder = common.night(2 * docs, scaling.SEED + 1, include_hostile=False, scanned_share=0.0)
+    ctx.ray_up()
+    lake = common.OUT / "bigger-night-lake"
+    shutil.rmtree(lake, ignore_errors=True)
+    _run, summary = scaling.run_job(folder, lake, 2)
+    return lake, summary, len(common.documents(folder))
+
+
+def _commits(lake: Path, batch_id: str) -> dict[str, Any]:
     from policy_ray.adapters.lake import Lake
+
+    stats = table_stats(lake)
+    micro = Lake(str(lake)).last_sequence(batch_id)
+    data_commits = sum(s["versions_after_create"] for name, s in stats.items() if name != "batches")
+    return {"tables": stats, "micro_batches": micro, "data_commits": data_commits,
+            "commits": sum(s["versions_after_create"] for s in stats.values()),
+            "files": sum(s["files"] for s in stats.values()),
+            "per_micro_batch": ratio(data_commits, max(micro, 1)), "data_tables": len(stats) - 1}
+
+
+def night_figures(ctx: Context, fig: Figure) -> None:
     from policy_ray.config import Settings
 
     lake, summary, docs = _night(ctx)
-    stats = table_stats(lake)
-    micro = Lake(str(lake)).last_sequence(summary.batch_id)
-    commits = sum(s["versions_after_create"] for s in stats.values())
-    files = sum(s["files"] for s in stats.values())
+    night = _commits(lake, summary.batch_id)
+    big_lake, big_summary, big_docs = _bigger_night(ctx, docs)
+    big = _commits(big_lake, big_summary.batch_id)
     settings = Settings()
-    bound = len(stats) * max(micro, 1) + 4  # each table once per micro-batch, plus the batch row's upserts
-    fig.details.append(f"**(a) One night**: {docs} documents, {micro} micro-batches (commit every "
-                       f"{settings.commit_every_docs} documents or {settings.commit_interval_s:g} s), night "
-                       f"{fmt(summary.seconds, 1)} s, commits {fmt(summary.commit_seconds, 2)} s.")
+    fig.details.append(f"**(a) Two nights**: {docs} and {big_docs} documents (commit every "
+                       f"{settings.commit_every_docs} documents or {settings.commit_interval_s:g} s, whichever "
+                       f"comes first): {night['micro_batches']} and {big['micro_batches']} micro-batches; nights "
+                       f"{fmt(summary.seconds, 1)} s and {fmt(big_summary.seconds, 1)} s, commits "
+                       f"{fmt(summary.commit_seconds, 2)} s and {fmt(big_summary.commit_seconds, 2)} s.")
     fig.details.append("")
-    fig.details += common.md_table(["table", "commits this night (versions after create)", "writes/merges",
-                                    "data files"],
-                                   [[name, s["versions_after_create"], s["writes"], s["files"]]
-                                    for name, s in stats.items()])
+    fig.details += common.md_table(
+        ["table", f"commits, {docs} documents", f"data files, {docs} documents", f"commits, {big_docs} documents",
+         f"data files, {big_docs} documents"],
+        [[name, s["versions_after_create"], s["files"], big["tables"][name]["versions_after_create"],
+          big["tables"][name]["files"]] for name, s in night["tables"].items()])
     fig.details.append("")
-    share = ratio(summary.commit_seconds, summary.seconds)
-    fig.row("Delta commits per night / bound (tables x micro-batches + 4)", f"{commits} / {bound}",
-            "<= 1 (bounded by micro-batches)", commits <= bound)
-    fig.row("documents per Delta commit", fmt(ratio(docs, commits), 1))
-    fig.row("data files per night (all tables)", f"{files} for {docs} documents", "bounded by micro-batches",
-            files <= bound)
-    fig.row("commit time / night time", fmt(share, 3))
-    fig.raw["night"] = {"tables": stats, "micro_batches": micro, "commits": commits, "files": files,
-                        "commit_seconds": summary.commit_seconds, "seconds": summary.seconds, "documents": docs}
+    tables = night["data_tables"]
+    bounded = all(n["per_micro_batch"] <= tables for n in (night, big))
+    fig.row("data-table commits per micro-batch, night of N / night of 2N documents",
+            f"{fmt(night['per_micro_batch'], 2)} / {fmt(big['per_micro_batch'], 2)}",
+            f"<= {tables} each (one per table per micro-batch)", bounded,
+            why="a table was written more than once in a micro-batch")
+    fig.row("Delta commits per night, N / 2N documents (all tables)", f"{night['commits']} / {big['commits']}")
+    fig.row("documents per Delta commit, N / 2N", f"{fmt(ratio(docs, night['commits']), 1)} / "
+            f"{fmt(ratio(big_docs, big['commits']), 1)}")
+    files_bounded = all(n["files"] <= n["commits"] for n in (night, big))
+    fig.row("data files per night, N / 2N documents", f"{night['files']} / {big['files']}",
+            "<= commits (no file per document)", files_bounded)
+    fig.row("commit time / night time (N documents)", fmt(ratio(summary.commit_seconds, summary.seconds), 3))
+    fig.raw["night"] = {"n": night, "2n": big, "seconds": [summary.seconds, big_summary.seconds],
+                        "commit_seconds": [summary.commit_seconds, big_summary.commit_seconds],
+                        "documents": [docs, big_docs]}
 
 
 def _query_seconds(lake: Path, sql: str) -> tuple[float, int]:
@@ -108,6 +140,7 @@ def month(ctx: Context, fig: Figure) -> None:
     from deltalake import DeltaTable
 
     from policy_ray.adapters.lake import Lake
+    from policy_ray.flows.maintenance import optimize
 
     night_lake, _summary, _docs = _night(ctx)
     source = DeltaTable(str(night_lake / "policies")).to_pyarrow_dataset().to_table()
@@ -134,39 +167,31 @@ def month(ctx: Context, fig: Figure) -> None:
         uri = str(tmp / "lake" / "policies")
         files_before = len(DeltaTable(uri).file_uris())
         before = {name: _query_seconds(tmp / "lake", sql) for name, sql in QUERIES.items()}
-        compact_s, metrics = common.timed(lambda: DeltaTable(uri).optimize.compact())
+        optimize_s, report = common.timed(lambda: optimize(lake))
         files_after = len(DeltaTable(uri).file_uris())
         after = {name: _query_seconds(tmp / "lake", sql) for name, sql in QUERIES.items()}
-        checkpoint_s, _ = common.timed(lambda: DeltaTable(uri).create_checkpoint())
-        checkpointed = {name: _query_seconds(tmp / "lake", sql) for name, sql in QUERIES.items()}
     fig.details.append(f"**(b) A simulated month**: {NIGHTS} nights x {per_night} micro-batches of "
                        f"{source.num_rows} accepted rows per night appended with Lake.append ({fmt(append_s, 1)} s); "
-                       f"policies had {files_before} data files, {files_after} after "
-                       f"`DeltaTable.optimize.compact()` ({fmt(compact_s, 2)} s; files added "
-                       f"{metrics.get('numFilesAdded', '?')}, removed {metrics.get('numFilesRemoved', '?')}). "
-                       f"Query time = median of {QUERY_REPEATS} runs of flows.query.run_sql (what `policy-ray sql` "
-                       f"runs: opens every table, then DataFusion).")
+                       f"policies had {files_before} data files, {files_after} after `policy-ray optimize` "
+                       f"({fmt(optimize_s, 2)} s for all tables: compaction, then a checkpoint of each; policies "
+                       f"files removed {report['policies'].get('files_removed', '?')}). Query time = median of "
+                       f"{QUERY_REPEATS} runs of flows.query.run_sql (what `policy-ray sql` runs: opens every "
+                       "table, then DataFusion).")
     fig.details.append("")
     fig.details += common.md_table(
-        ["query", "rows", "before compaction s", "after compact() s", "before / after",
-         f"after compact() + create_checkpoint() ({fmt(checkpoint_s, 2)} s) s", "before / after both"],
+        ["query", "rows", "before optimize s", "after optimize s", "before / after"],
         [[name, before[name][1], fmt(before[name][0], 3), fmt(after[name][0], 3),
-          fmt(ratio(before[name][0], after[name][0]), 2), fmt(checkpointed[name][0], 3),
-          fmt(ratio(before[name][0], checkpointed[name][0]), 2)] for name in QUERIES])
+          fmt(ratio(before[name][0], after[name][0]), 2)] for name in QUERIES])
     fig.details.append("")
     rollup = ratio(before["carrier rollup"][0], after["carrier rollup"][0])
     why = ("nothing to compact: one file per night partition already" if files_before <= files_after else
-           "the compaction commit adds a remove action per old file, which every reader replays from the JSON log "
-           "until the next checkpoint (see the column with create_checkpoint())")
-    fig.row("month: query time before / after compaction (carrier rollup)", fmt(rollup), "> 1 (compaction helps)",
-            rollup > 1, why=why)
-    both = ratio(before["carrier rollup"][0], checkpointed["carrier rollup"][0])
-    fig.row("month: query time before / after compaction + checkpoint (carrier rollup)", fmt(both))
+           "the compacted table is read from fewer files but the query is dominated by something else")
+    fig.row("month: query time before / after `policy-ray optimize` (carrier rollup)", fmt(rollup),
+            "> 1 (compaction helps)", rollup > 1, why=why)
     fig.row("month: data files before / after compaction", f"{files_before} / {files_after}")
     fig.sizes.update({"month": f"{NIGHTS} nights x {per_night} micro-batches x {source.num_rows} rows"})
     fig.raw["month"] = {"before": before, "after": after, "files_before": files_before, "files_after": files_after,
-                        "compact_s": compact_s, "metrics": metrics, "append_s": append_s,
-                        "checkpoint_s": checkpoint_s, "after_checkpoint": checkpointed}
+                        "optimize_s": optimize_s, "report": report, "append_s": append_s}
 
 
 def run(ctx: Context) -> Figure:

@@ -139,7 +139,9 @@ def render(figures: list[Figure], args: argparse.Namespace, machine: dict[str, A
             lines.append("Sizes: " + "; ".join(f"{k}: {v}" for k, v in fig.sizes.items()) + ".")
             lines.append("")
         lines.append(f"Ran {fig.seconds:.0f} s; load average {_load(fig.load_start)} at start, "
-                     f"{_load(fig.load_end)} at end.")
+                     f"{_load(fig.load_end)} at end. Reproduce: `.venv/bin/python -m bench.run --only {fig.key}`"
+                     + (f"; with the CLI alone: {CLI_EQUIVALENT[fig.key]}" if fig.key in CLI_EQUIVALENT else "")
+                     + ".")
         lines.append("")
         if fig.error:
             lines += [f"**Not (fully) measured**: {fig.error}", ""]
@@ -201,6 +203,15 @@ NOTES: dict[str, str] = {
         "and ruled tables on every page (camelot still runs only where pdfplumber found ruled tables). Documents "
         "per hour on one core, the two paths interleaved document by document."
     ),
+}
+# The same measurement with the command line alone, where one exists (the bench calls the same code in-process).
+CLI_EQUIVALENT = {
+    "scaling": "`policy-ray sample N --n 120 --seed 21` (then delete the hostile and scanned files), then "
+               "`policy-ray ingest N --lake L1 --extractors 1 --no-ocr` and `... --lake L2 --extractors 2 --no-ocr`, "
+               "comparing the documents/s each summary prints",
+    "delta": "`policy-ray ingest ... --json-summary S.json` (commits, commit seconds) and "
+             "`policy-ray optimize --lake L`",
+    "cold_start": "`ray job submit --working-dir . -- python jobs/nightly_ingest.py N --lake L --commit-every 1`",
 }
 NOT_MEASURED = """## Not measured here, and why
 

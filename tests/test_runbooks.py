@@ -25,3 +25,10 @@ def test_routing_runbook_quotes_the_current_thresholds_and_version() -> None:
         assert f"| `{name}` | {value:.2f} |" in text, name
     for row in config["matrix"]:
         assert f"| {row['name']} |" in text, row["name"]
+
+
+def test_ocr_runbook_quotes_the_breaker_thresholds() -> None:
+    breaker = tomllib.loads((DEFAULTS_DIR / "routing.toml").read_text())["ocr_breaker"]
+    text = (RUNBOOKS / "ocr.md").read_text()
+    for name, value in breaker.items():
+        assert f"| `{name}` | {value:g} |" in text, f"runbooks/ocr.md does not quote {name} = {value}"

@@ -1,7 +1,14 @@
-"""The cluster-wide OCR circuit breaker: one named actor holds the state for every driver and pool."""
+"""The cluster-wide OCR circuit breaker: one named, detached actor holds the state for every driver and pool.
+
+It lives in a fixed namespace (a job's own namespace is anonymous, so a plain named actor would be one per
+job) and outlives the job that created it: tonight's night, a replay started beside it and tomorrow's night
+all see one state. Its name carries a hash of its thresholds, so a reviewed change of routing.toml starts a
+breaker with the new thresholds instead of inheriting an old one's.
+"""
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from typing import Any
 
@@ -9,8 +16,10 @@ import ray
 
 from policy_ray import logs
 from policy_ray.core.breaker import BreakerConfig, BreakerState, CircuitBreaker
+from policy_ray.core.identity import canonical_sha256
 
 BREAKER_NAME = "policy-ray-ocr-breaker"
+NAMESPACE = "policy-ray"
 
 
 class BreakerActor:
@@ -43,7 +52,12 @@ class BreakerActor:
         return out
 
 
+def actor_name(config: BreakerConfig, name: str = BREAKER_NAME) -> str:
+    return f"{name}-{canonical_sha256(dataclasses.asdict(config))[:8]}"
+
+
 def get_or_create(config: BreakerConfig, *, name: str = BREAKER_NAME) -> Any:
-    """The breaker of this Ray namespace; created on first use, shared by every caller afterwards."""
+    """The cluster's breaker for these thresholds; created on first use, shared by every caller afterwards."""
     remote = ray.remote(num_cpus=0, max_restarts=-1)(BreakerActor)
-    return remote.options(name=name, get_if_exists=True).remote(config)
+    return remote.options(name=actor_name(config, name), namespace=NAMESPACE, lifetime="detached",
+                          get_if_exists=True).remote(config)

@@ -3,7 +3,9 @@
 closed -> open     when the failure rate over the sliding window passes its threshold (with enough
                    samples), or the OCR queue is deeper than its limit;
 open -> half_open  after the cool-down;
-half_open -> closed after `probe_successes` consecutive successes; -> open on any failure.
+half_open -> closed after `probe_successes` consecutive successes; -> open on any failure. While
+                   half-open, at most `probe_successes` documents are out as probes at a time: a
+                   backlog must not rush through a breaker that has not seen OCR work again yet.
 While open, documents bound for OCR become retryable `ocr_circuit_open` dead letters.
 """
 
@@ -50,6 +52,7 @@ class CircuitBreaker:
     state: BreakerState = BreakerState.CLOSED
     opened_at: float = 0.0
     probes_ok: int = 0
+    probes_out: int = 0  # documents let through while half-open whose outcome is not back yet
     outcomes: deque[tuple[float, bool]] = field(default_factory=deque)
     transitions: list[Transition] = field(default_factory=list)
     rejected: int = 0
@@ -58,15 +61,19 @@ class CircuitBreaker:
         """May a document be sent to OCR now? Counts the ones turned away."""
         if self.state is BreakerState.OPEN and now - self.opened_at >= self.config.cooldown_s:
             self._move(now, BreakerState.HALF_OPEN, f"cool-down of {self.config.cooldown_s:.0f}s over")
-        if self.state is BreakerState.OPEN:
+        if self.state is BreakerState.OPEN or (
+                self.state is BreakerState.HALF_OPEN and self.probes_out >= self.config.probe_successes):
             self.rejected += 1
             return False
+        if self.state is BreakerState.HALF_OPEN:
+            self.probes_out += 1
         return True
 
     def record(self, now: float, *, success: bool) -> None:
         self.outcomes.append((now, success))
         self._expire(now)
         if self.state is BreakerState.HALF_OPEN:
+            self.probes_out = max(0, self.probes_out - 1)
             if not success:
                 self._open(now, "a probe failed while half-open")
                 return
@@ -99,6 +106,6 @@ class CircuitBreaker:
     def _move(self, now: float, target: BreakerState, reason: str) -> None:
         self.transitions.append(Transition(now, self.state, target, reason))
         self.state = target
-        self.probes_ok = 0
+        self.probes_ok = self.probes_out = 0
         if target is not BreakerState.CLOSED:
             self.outcomes.clear()  # a fresh window after every change of state

@@ -45,3 +45,15 @@ def test_queue_depth_opens() -> None:
     assert b.state is BreakerState.CLOSED
     b.observe_queue(1.0, 11)
     assert b.state is BreakerState.OPEN and "queue depth" in b.transitions[-1].reason
+
+
+def test_half_open_lets_only_the_probes_through() -> None:
+    b = CircuitBreaker(CONFIG)
+    for t in range(4):
+        b.record(float(t), success=False)
+    assert b.allow(100.0) and b.allow(100.5) and b.state is BreakerState.HALF_OPEN  # two probes out
+    assert not b.allow(101.0) and b.rejected == 1  # the backlog waits for their outcome
+    b.record(102.0, success=True)
+    assert b.allow(103.0)  # one probe back: one more may go
+    b.record(104.0, success=True)
+    assert b.state is BreakerState.CLOSED and b.allow(105.0) and b.allow(105.5) and b.allow(106.0)

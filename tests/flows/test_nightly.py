@@ -11,12 +11,17 @@ from typing import Any
 import pytest
 
 from policy_ray.adapters.lake import Lake
+from policy_ray.cli import main
 from policy_ray.config import Settings
+from policy_ray.core.templates import GENERIC_TEMPLATE_ID
 from policy_ray.flows.nightly import NightRequest, run_night
 from tests.flows.helpers import assert_accounted_once, field_accuracy, table_rows
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 NIGHT = date(2026, 12, 1)
+EXPECTED_TEMPLATE = {"northgate": "northgate_dec", "harborline": "harborline_dec", "cedar": "cedar_bop_dec",
+                     "bluewater": GENERIC_TEMPLATE_ID, "acord25_fields": "acord25_form",
+                     "acord25_flat": "acord25_printed", "acord25_drawn": "acord25_printed"}
 
 
 def _settings(**changes: Any) -> Settings:
@@ -77,6 +82,18 @@ def test_sample_night_accepts_digital_documents_with_correct_fields(sample_run: 
     correct, total, wrong = field_accuracy(rows, by_name)
     assert correct / total >= 0.99, wrong[:20]
     assert straight_through >= 0.90, sorted(t["file"] for t in digital if t["file"] not in accepted)
+    # Each carrier's declarations are recognized by its own template; a layout no template knows is generic.
+    recognized = {(by_name[Path(r["source_uri"]).name]["layout"], r["template_id"]) for r in rows}
+    assert recognized <= set(EXPECTED_TEMPLATE.items()), recognized - set(EXPECTED_TEMPLATE.items())
+    assert all(r["template_version"] for r in rows if r["template_id"] != GENERIC_TEMPLATE_ID)
+
+
+def test_the_tables_answer_sql_from_the_command_line(sample_run: dict[str, Any],
+                                                      capsys: pytest.CaptureFixture[str]) -> None:
+    lake: Lake = sample_run["lake"]
+    assert main(["sql", "--lake", lake.uri, "SELECT count(*) AS accepted FROM policies"]) == 0
+    printed = capsys.readouterr().out
+    assert "accepted" in printed and str(sample_run["summary"].accepted) in printed
 
 
 def test_rerunning_the_night_adds_nothing(sample_run: dict[str, Any]) -> None:

@@ -50,8 +50,15 @@ def test_scans_and_image_files_are_read_by_ocr_and_committed(scanned_night: tupl
     rows = table_rows(lake, "policies")
     ocr_rows = [r for r in rows if r["extraction_path"] == "ocr"]
     assert summary.sent_to_ocr == len(scanned)
-    correct, total, wrong = field_accuracy(ocr_rows, {t["file"]: t for t in truth})
+    by_name = {t["file"]: t for t in truth}
+    correct, total, wrong = field_accuracy(ocr_rows, by_name)
     assert correct / total >= 0.97, wrong
+    # A misread policy number is the costliest error: the number checks (shape, template pattern, agreement
+    # across pages) must keep every one of them out of straight-through.
+    expected = {r["source_uri"]: by_name[Path(r["source_uri"]).name]["record"]["policy_number"] for r in ocr_rows}
+    misread = [(r["policy_number"], expected[r["source_uri"]]) for r in ocr_rows
+               if r["policy_number"] != expected[r["source_uri"]]]
+    assert not misread, misread
     assert len(ocr_rows) / len(scanned) >= 0.8, sorted(
         {t["file"] for t in scanned} - {Path(r["source_uri"]).name for r in ocr_rows})
     tiff = next(r for r in ocr_rows if r["source_uri"].endswith((".tif", ".tiff")))

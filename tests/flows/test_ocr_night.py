@@ -42,10 +42,14 @@ def _settings(**changes: Any) -> Settings:
 def test_scans_and_image_files_are_read_by_ocr_and_committed(scanned_night: tuple[Path, list[dict[str, Any]]],
                                                              tmp_path: Path) -> None:
     folder, truth = scanned_night
-    summary = run_night(NightRequest(str(folder), str(tmp_path / "lake"), NIGHT, progress=False), _settings())
+    # OCR actors are recycled like extractors: after 2 documents each here.
+    summary = run_night(NightRequest(str(folder), str(tmp_path / "lake"), NIGHT, progress=False),
+                        _settings(ocr_max_calls=2))
     lake = Lake(str(tmp_path / "lake"))
     assert_accounted_once(lake, _documents(folder))
     scanned = [t for t in truth if t["scanned"] or t["kind"] == "image"]
+    assert summary.ocr_pool["recycled"].get("max_calls", 0) >= len(scanned) // 2 - 2
+    assert summary.ocr_pool["distinct_pids"] > 2
     assert len(scanned) >= 5 and any(t["file"].endswith((".tif", ".tiff")) for t in scanned)
     rows = table_rows(lake, "policies")
     ocr_rows = [r for r in rows if r["extraction_path"] == "ocr"]

@@ -122,7 +122,13 @@ def test_extractors_spread_onto_a_node_added_mid_night(tmp_path: Path) -> None:
     assert by_node[nodes["added"]] > 0, f"nothing ran on the node that joined: {by_node}"
     assert all(r["node"] == nodes["head"] for r in records[:2]), "the night started on the head alone"
     assert min(r["at"] for r in records if r["node"] == nodes["added"]) > added_at
-    assert result["summary"]["scaling"]["grown"].get("extractor", 0) >= 1
+    scaling = result["summary"]["scaling"]
+    assert scaling["grown"].get("extractor", 0) >= 1
+    # The backlog was asked for (no autoscaler acts on it here, the call itself must have worked) in the
+    # extractor's shape, and released at the end.
+    assert scaling["requests_sent"] > 0 and scaling["requests_failed"] == 0, scaling
+    assert scaling["bundle_shapes"]["extractor"] == {"CPU": 1.0, "extractor": 1.0}
+    assert scaling["requests"][0]["extractors"] >= 1 and scaling["last_request"] == {"extractors": 0, "ocr": 0}
     assert result["summary"]["pool"]["poison"] == 0
     dispositions = _check_lake(tmp_path)
     assert set(dispositions.values()) == {"committed"}
@@ -140,6 +146,8 @@ def test_losing_a_node_mid_night_loses_and_duplicates_nothing(tmp_path: Path) ->
     assert summary["pool"]["recycled"].get("crashed", 0) + summary["pool"]["recycled"].get("errored", 0) >= 1
     # The pool shrank to what the head holds: the replacements waiting for the lost node were withdrawn.
     assert summary["scaling"]["shrunk"].get("extractor", 0) >= 1, summary["scaling"]
+    assert summary["scaling"]["requests_sent"] > 0 and summary["scaling"]["requests_failed"] == 0
+    assert summary["scaling"]["last_request"] == {"extractors": 0, "ocr": 0}
     dispositions = _check_lake(tmp_path)
     assert set(dispositions.values()) == {"committed"}, dispositions
     assert summary["listed"] == len(_documents(tmp_path)) and summary["processed"] == len(_documents(tmp_path))

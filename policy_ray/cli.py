@@ -6,6 +6,7 @@ Exit codes: 0 done; 1 verification or usage failed; 2 the night could not run; 3
 from __future__ import annotations
 
 import argparse
+import os
 import sys
 from collections.abc import Sequence
 from datetime import date
@@ -34,6 +35,15 @@ def _add_ingest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--ocr-engine", choices=("auto", "tesseract", "rapidocr"), default=None,
                    help="auto: rapidocr on GPU clusters, tesseract otherwise")
     p.add_argument("--ocr-dpi", type=int, default=None, help="render resolution for OCR (default 200)")
+    # Where actors run on a cluster of dedicated node types; cluster.yaml's head exports these for its jobs.
+    p.add_argument("--extractor-resource", metavar="NAME", default=os.environ.get("POLICY_RAY_EXTRACTOR_RESOURCE"),
+                   help="custom resource every extractor asks for (default: $POLICY_RAY_EXTRACTOR_RESOURCE; unset: "
+                        "`extractor` once a node advertises it; none: never)")
+    p.add_argument("--ocr-resource", metavar="NAME", default=os.environ.get("POLICY_RAY_OCR_RESOURCE"),
+                   help="custom resource every OCR actor asks for (default: $POLICY_RAY_OCR_RESOURCE; unset: `ocr` "
+                        "once a node advertises it; none: never)")
+    p.add_argument("--ocr-gpus", metavar="N", type=float, default=os.environ.get("POLICY_RAY_OCR_GPUS"),
+                   help="GPUs per OCR actor: RapidOCR on CUDA, on GPU nodes (default: $POLICY_RAY_OCR_GPUS; 0: CPU)")
     p.add_argument("--alert-webhook", default=None, help="POST a JSON alert here when the night is quarantined")
     p.add_argument("--no-reconcile", action="store_true", help="skip the end-of-night reconciliation")
     p.add_argument("--storage-option", action="append", default=None, metavar="KEY=VALUE",
@@ -66,6 +76,9 @@ def settings_from_args(args: argparse.Namespace) -> Settings:
         autoscale=opt("autoscale"), scale_min_cpus=opt("scale_min_cpus"), scale_max_cpus=opt("scale_max_cpus"),
         scale_max_ocr_bundles=opt("scale_max_ocr"),
         night_window_s=opt("night_window_hours") * 3600 if opt("night_window_hours") else None,
+        extractor_resource=opt("extractor_resource"), ocr_resource=opt("ocr_resource"),
+        ocr_use_gpu=None if opt("ocr_gpus") is None else opt("ocr_gpus") > 0,
+        ocr_gpus_per_actor=opt("ocr_gpus") or None,
     )
 
 

@@ -52,11 +52,19 @@ class Settings:
     scale_max_cpus: int = 160  # the most extractor CPUs a night asks for (cluster.yaml: 20 nodes x 8)
     scale_max_ocr_bundles: int = 4  # the most OCR actors a night asks for (cluster.yaml: 4 gpu_ocr nodes)
     scale_interval_s: float = 10.0  # how often the driver re-reads the cluster, grows pools, re-asks
+    scale_min_remaining_s: float = 600.0  # plan to finish within at least this long, even near the window's end
+    # The custom resource each actor asks for (one unit), so it lands only on the node type advertising it:
+    # a name: from the first actor on (a cluster scaling from zero workers advertises nothing yet); "": once a
+    # node advertises `extractor` / `ocr`; "none": never. See policy_ray/flows/capacity.py.
+    extractor_resource: str = ""
+    ocr_resource: str = ""
     ocr: bool = True  # send scans and weak text to the OCR pool (off: they become retryable dead letters)
     ocr_workers: int = 1
     ocr_num_cpus: float = 1.0  # Tesseract runs one core per actor (OMP_THREAD_LIMIT=1)
-    ocr_engine: str = "auto"  # tesseract | rapidocr | auto (rapidocr on GPU nodes, else tesseract)
-    ocr_use_gpu: bool = False  # resolved from the cluster when ocr_engine is "auto"
+    ocr_engine: str = "auto"  # tesseract | rapidocr | auto (rapidocr when OCR uses a GPU, else tesseract)
+    # OCR actors ask for ocr_gpus_per_actor GPUs and RapidOCR runs on CUDA (--ocr-gpus N); with ocr_engine "auto",
+    # GPUs in the cluster when the driver starts turn it on too (policy_ray/flows/capacity.py)
+    ocr_use_gpu: bool = False
     ocr_gpus_per_actor: float = 1.0
     ocr_lang: str = "eng"
     ocr_dpi: int = 200  # measured: 200 dpi reads our scans better and ~2x faster than 300
@@ -78,6 +86,8 @@ class Settings:
             raise ValueError("max_attempts and max_calls must be positive")
         if self.ocr_engine not in ("auto", "tesseract", "rapidocr"):
             raise ValueError("ocr_engine must be auto, tesseract or rapidocr")
+        if self.ocr_use_gpu and self.ocr_gpus_per_actor <= 0:
+            raise ValueError("ocr_use_gpu needs ocr_gpus_per_actor > 0")
         if self.memory_ceiling_mb < 256:
             raise ValueError("memory_ceiling_mb below 256 leaves no room for the PDF libraries")
 

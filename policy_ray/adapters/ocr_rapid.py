@@ -117,8 +117,12 @@ class RapidOcrEngine:
         except ImportError as exc:
             raise PolicyRayError(FailureCategory.INTERNAL_ERROR, f"rapidocr_onnxruntime is missing: {INSTALL_HINT}",
                                  stage=STAGE) from exc
-        # Ask for CUDA only where the provider exists: RapidOCR would otherwise log a page of advice.
-        cuda = use_cuda and CUDA in onnxruntime.get_available_providers()
+        # Ask for CUDA only where it can run, by RapidOCR 1.x's own test (OrtInferSession._check_cuda: the GPU
+        # build, get_device() == "GPU", lists the provider); else it logs a page of advice and runs on CPU. The
+        # CUDA/cuDNN libraries of onnxruntime-gpu[cuda,cudnn]'s nvidia-* wheels are loaded first.
+        cuda = use_cuda and onnxruntime.get_device() == "GPU" and CUDA in onnxruntime.get_available_providers()
+        if cuda:
+            onnxruntime.preload_dlls()
         try:
             self._ocr = RapidOCR(
                 text_score=0.0,  # keep low-score lines with their score; callers judge confidence

@@ -96,6 +96,8 @@ class NightSummary:
             lines.append("  dead letters: " + ", ".join(
                 f"{k}={v}" for k, v in sorted(self.dead_letter_categories.items())))
         lines.append(f"  extractor pool: {json.dumps(self.pool, sort_keys=True)}")
+        if self.scaling:
+            lines.append("  scaling: " + json.dumps({k: self.scaling.get(k) for k in SCALING_SHOWN}, sort_keys=True))
         if self.reconcile:
             lines.append(f"  reconciliation: {self.reconcile['status']}"
                          + "".join(f"\n    - {d}" for d in self.reconcile["deviations"]))
@@ -103,6 +105,10 @@ class NightSummary:
             lines.append(f"  OCR: sent {self.sent_to_ocr}; pool {json.dumps(self.ocr_pool, sort_keys=True)}")
             lines.append(f"  OCR breaker: {json.dumps(self.ocr, sort_keys=True)}")
         return "\n".join(lines)
+
+
+SCALING_SHOWN = ("requests_sent", "requests_failed", "last_error", "peak_request", "last_request", "backlog_peak",
+                 "grown", "shrunk", "released")
 
 
 def batch_id_for(batch_date: date, input_identity: str) -> str:
@@ -152,6 +158,7 @@ def _run(request: NightRequest, settings: Settings, lake: Lake, source: Document
 
     def finished(result: DocumentResult) -> None:
         summary.processed += 1
+        scaler.observe(result)  # pages for the backlog estimate (issue 7)
         committer.add(result)
         _log_outcome(result)
         progress.update(1)

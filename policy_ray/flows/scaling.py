@@ -3,12 +3,15 @@ pools onto nodes as they join and back as they leave.
 
 Ray's autoscaler reacts to resource *demand*, not to a queue in our driver: a backlog of 50,000
 documents is invisible to it while the pool's few actors are busy. `BacklogScaler` turns the backlog
-into a demand with `ray.autoscaler.sdk.request_resources(bundles=[...])`: enough extractor bundles to
-finish the queued documents within the night's window at the measured throughput, and OCR bundles for
-the OCR queue, clamped to configured bounds. The request is a standing target that replaces the last
-one, so it is re-sent only when it changes meaningfully (hysteresis: grow at once, shrink only after
-the lower need has lasted a while) and cleared (`request_resources(num_cpus=0, bundles=[])`) when the
-backlog is gone and when the night ends, however it ends; a request left standing keeps nodes up.
+(documents and their pages waiting for or on an extractor, documents waiting for or on OCR) into a
+demand with `ray.autoscaler.sdk.request_resources(bundles=[...])`: enough extractor bundles to finish
+the pages left within the night's window at the measured pages per second, and OCR bundles for the OCR
+queue, clamped to configured bounds. The request is a standing target that replaces the last one, so it
+is re-sent only when it changes meaningfully (hysteresis: grow at once, shrink only after the lower
+need has lasted a while, release a shape whose backlog is gone at once) and cleared
+(`request_resources(num_cpus=0, bundles=[])`) when the backlog is gone and when the night ends, however
+it ends; a request left standing keeps nodes up. A failing call never fails the night, but is counted
+in the summary (`requests_failed`, `last_error`).
 
 Nodes that join do nothing until an actor is placed on them: `NightScaler.tick`, called from the
 scheduler's loop, re-reads the cluster's resources every `scale_interval_s` and grows each pool to
@@ -31,13 +34,21 @@ from typing import Any, NamedTuple, Protocol
 
 from policy_ray import logs
 from policy_ray.config import Settings
-from policy_ray.flows.capacity import EXTRACTOR_NODE_RESOURCE, OCR_NODE_RESOURCE, PoolPlan, plan_pools
+from policy_ray.flows.capacity import (
+    EXTRACTOR_NODE_RESOURCE,
+    OCR_NODE_RESOURCE,
+    PoolPlan,
+    configured_resource,
+    plan_pools,
+)
 
 # Defaults for the Settings fields of issue 7 (a Settings without them still works, see policy_from_settings).
 DEFAULT_NIGHT_WINDOW_S = 6 * 3600.0
 DEFAULT_MAX_CPUS = 160  # cluster.yaml: 20 cpu_extractor nodes x 8 CPUs
 DEFAULT_MAX_OCR_BUNDLES = 4  # cluster.yaml: 4 gpu_ocr nodes
 DEFAULT_INTERVAL_S = 10.0
+DEFAULT_MIN_REMAINING_S = 600.0
+HISTORY = 50  # requests the summary lists (the first ones and the latest)
 
 RequestFn = Callable[[list[dict[str, float]]], None]  # bundles -> None; [] releases
 
@@ -50,9 +61,12 @@ class ScalingPolicy:
     max_ocr_bundles: int = DEFAULT_MAX_OCR_BUNDLES  # the most OCR actors (bundles) a night asks for
     extractor_bundle: Mapping[str, float] = field(default_factory=lambda: {"CPU": 1.0, EXTRACTOR_NODE_RESOURCE: 1.0})
     ocr_bundle: Mapping[str, float] = field(default_factory=lambda: {"CPU": 1.0, OCR_NODE_RESOURCE: 1.0})
-    assumed_docs_per_second_per_cpu: float = 0.5  # until a rate is measured (born-digital, triage on)
+    # Until the night has measured its own: 0.5 documents/s/CPU of ~3 pages each (born-digital, triage on;
+    # bench/RESULTS.md measures ~16 pages/s/CPU on an idle machine, so this errs towards asking for more).
+    assumed_pages_per_second_per_cpu: float = 1.5
+    assumed_pages_per_document: float = 3.0
     ocr_docs_per_second_per_bundle: float = 0.1  # a scan takes ~10 s of OCR (3 pages at 200 dpi)
-    min_remaining_s: float = 600.0  # near or past the window's end: plan to finish within this (-> max)
+    min_remaining_s: float = DEFAULT_MIN_REMAINING_S  # near or past the window's end: plan to finish within this
     grow_threshold: float = 0.2  # a larger need is asked for once it exceeds the standing one by 20% ...
     min_step_cpus: int = 2  # ... and by at least this many CPUs
     shrink_delay_s: float = 300.0  # a smaller need is asked for only once it has lasted this long ...
@@ -67,6 +81,8 @@ class ScalingPolicy:
             raise ValueError("max_ocr_bundles cannot be negative")
         if self.extractor_bundle.get("CPU", 0) <= 0:
             raise ValueError("an extractor bundle needs CPU")
+        if self.assumed_pages_per_second_per_cpu <= 0 or self.assumed_pages_per_document <= 0:
+            raise ValueError("assumed rates must be positive")
 
     @property
     def cpus_per_extractor(self) -> float:
@@ -74,8 +90,13 @@ class ScalingPolicy:
 
 
 def policy_from_settings(settings: Settings) -> ScalingPolicy:
-    """The policy a night's settings ask for; the bundle shapes mirror what the actors request."""
-    ocr_bundle = {"CPU": settings.ocr_num_cpus, OCR_NODE_RESOURCE: 1.0}
+    """The policy a night's settings ask for; the bundle shapes are the shapes the actors request."""
+    extractor_bundle = {"CPU": settings.extractor_num_cpus}
+    if (extractor_resource := configured_resource(settings, "extractor")) is not None:
+        extractor_bundle[extractor_resource] = 1.0
+    ocr_bundle = {"CPU": settings.ocr_num_cpus}
+    if (ocr_resource := configured_resource(settings, "ocr")) is not None:
+        ocr_bundle[ocr_resource] = 1.0
     if settings.ocr_use_gpu:
         ocr_bundle["GPU"] = settings.ocr_gpus_per_actor
     return ScalingPolicy(
@@ -83,9 +104,23 @@ def policy_from_settings(settings: Settings) -> ScalingPolicy:
         min_cpus=int(getattr(settings, "scale_min_cpus", 0)),
         max_cpus=int(getattr(settings, "scale_max_cpus", DEFAULT_MAX_CPUS)),
         max_ocr_bundles=int(getattr(settings, "scale_max_ocr_bundles", DEFAULT_MAX_OCR_BUNDLES)),
-        extractor_bundle={"CPU": settings.extractor_num_cpus, EXTRACTOR_NODE_RESOURCE: 1.0},
+        min_remaining_s=float(getattr(settings, "scale_min_remaining_s", DEFAULT_MIN_REMAINING_S)),
+        extractor_bundle=extractor_bundle,
         ocr_bundle=ocr_bundle,
     )
+
+
+@dataclass(frozen=True)
+class Backlog:
+    """What is left of the night: documents waiting for an extractor (not listed yet, or a retry) or on
+    one, the pages they hold (an estimate, see NightScaler), and documents waiting for or on OCR."""
+
+    documents: int = 0
+    pages: float = 0.0
+    ocr_documents: int = 0
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"documents": self.documents, "pages": round(self.pages, 1), "ocr_documents": self.ocr_documents}
 
 
 @dataclass(frozen=True)
@@ -107,23 +142,27 @@ class ResourceRequest:
                 + [dict(policy.ocr_bundle) for _ in range(self.ocr)])
 
 
-def required_capacity(queued_documents: int, in_flight: int, ocr_queue: int, docs_per_second_per_cpu: float | None,
-                      remaining_s: float, policy: ScalingPolicy) -> ResourceRequest:
-    """What finishing the backlog within `remaining_s` takes, within the policy's bounds (pure)."""
-    documents = max(0, queued_documents) + max(0, in_flight)
+def required_capacity(backlog: Backlog, pages_per_second_per_cpu: float | None, remaining_s: float,
+                      policy: ScalingPolicy) -> ResourceRequest:
+    """What finishing the backlog within `remaining_s` takes, within the policy's bounds (pure).
+
+    Extractor CPUs = pages left / (pages per second per CPU x seconds left); OCR bundles = OCR documents
+    / (documents per second per bundle x seconds left); at least one of each shape while it has work."""
+    documents = max(0, backlog.documents)
     seconds = max(remaining_s, policy.min_remaining_s)
     extractors = 0
     if documents:
-        rate = docs_per_second_per_cpu if docs_per_second_per_cpu and docs_per_second_per_cpu > 0 else (
-            policy.assumed_docs_per_second_per_cpu)
-        cpus = min(max(documents / (rate * seconds), float(policy.min_cpus)), float(policy.max_cpus))
+        rate = pages_per_second_per_cpu if pages_per_second_per_cpu and pages_per_second_per_cpu > 0 else (
+            policy.assumed_pages_per_second_per_cpu)
+        pages = max(backlog.pages, 0.0)
+        cpus = min(max(pages / (rate * seconds), float(policy.min_cpus)), float(policy.max_cpus))
         most = math.floor(policy.max_cpus / policy.cpus_per_extractor + 1e-9)
         # Whole bundles, at least one; never more than there are documents, never past max_cpus.
         extractors = min(max(1, math.ceil(cpus / policy.cpus_per_extractor - 1e-9)), documents, most)
     ocr = 0
-    if ocr_queue > 0 and policy.max_ocr_bundles > 0:
-        needed = ocr_queue / (policy.ocr_docs_per_second_per_bundle * seconds)
-        ocr = min(max(1, math.ceil(needed - 1e-9)), ocr_queue, policy.max_ocr_bundles)
+    if backlog.ocr_documents > 0 and policy.max_ocr_bundles > 0:
+        needed = backlog.ocr_documents / (policy.ocr_docs_per_second_per_bundle * seconds)
+        ocr = min(max(1, math.ceil(needed - 1e-9)), backlog.ocr_documents, policy.max_ocr_bundles)
     return ResourceRequest(extractors=extractors, ocr=ocr)
 
 
@@ -132,15 +171,21 @@ def next_request(current: ResourceRequest | None, proposed: ResourceRequest, low
     """Hysteresis (pure): (the request to send now or None, when the need first fell below the standing one).
 
     The first request is always sent (it also replaces one a crashed driver left standing). A larger need
-    is sent when it grows past the thresholds; a need of nothing at all (backlog drained) at once; a
-    smaller need only after it has lasted `shrink_delay_s` and fallen to `shrink_threshold` or below.
+    is sent when it grows past the thresholds; a shape with nothing left to do at all (its backlog drained)
+    is released at once, so its nodes can go idle; a smaller need only after it has lasted `shrink_delay_s`
+    and fallen to `shrink_threshold` or below.
     """
     if current is None:
         return proposed, None
     if proposed == current:
         return None, None
-    if proposed.empty:
-        return proposed, None
+    drained_extractors = proposed.extractors == 0 < current.extractors
+    drained_ocr = proposed.ocr == 0 < current.ocr
+    if drained_extractors or drained_ocr:
+        # Release the drained shape now; keep the other's standing request (or its growth).
+        keep_extractors = 0 if drained_extractors else max(current.extractors, proposed.extractors)
+        keep_ocr = 0 if drained_ocr else max(current.ocr, proposed.ocr)
+        return ResourceRequest(keep_extractors, keep_ocr), None
     step = max(policy.min_step_cpus / policy.cpus_per_extractor, current.extractors * policy.grow_threshold)
     grows = (proposed.ocr > current.ocr or (proposed.extractors > 0 and current.extractors == 0)
              or proposed.extractors >= current.extractors + step)
@@ -164,9 +209,26 @@ def _ray_request(bundles: list[dict[str, float]]) -> None:
     request_resources(num_cpus=0, bundles=bundles)
 
 
+@dataclass(frozen=True)
+class Sent:
+    """One request the autoscaler accepted: when (seconds into the night), what, and why."""
+
+    at_s: float
+    request: ResourceRequest
+    reason: str
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"at_s": round(self.at_s, 1), "extractors": self.request.extractors, "ocr": self.request.ocr,
+                "reason": self.reason}
+
+
 class BacklogScaler:
     """Keeps the autoscaler's standing request in line with the night's backlog. The driver calls
-    `update` periodically and `release` at the end (in a `finally`)."""
+    `update` periodically and `release` at the end (in a `finally`).
+
+    A failing `request_resources` never fails the night (the nodes it has still work it), but it is not
+    silent either: every failure is counted and the last error kept for the summary
+    (`scaling.requests_failed`, `scaling.last_error`); the request is tried again at the next update."""
 
     def __init__(self, policy: ScalingPolicy, *, request: RequestFn | None = None,
                  clock: Callable[[], float] = time.monotonic):
@@ -176,22 +238,24 @@ class BacklogScaler:
         self.started = clock()
         self.current: ResourceRequest | None = None
         self._lower_since: float | None = None
-        self.sent: list[ResourceRequest] = []
-        self._failed = False
+        self.sent: list[Sent] = []
+        self.requests_sent = 0
+        self.failures = 0
+        self.last_error: str | None = None
+        self.peak = ResourceRequest()
         self.log = logs.logger.bind(stage="scaler")
 
     def remaining_s(self) -> float:
         return self.started + self.policy.night_window_s - self._clock()
 
-    def update(self, queued_documents: int, in_flight: int, ocr_queue: int,
-               docs_per_second_per_cpu: float | None) -> None:
-        proposed = required_capacity(queued_documents, in_flight, ocr_queue, docs_per_second_per_cpu,
-                                     self.remaining_s(), self.policy)
+    def update(self, backlog: Backlog, pages_per_second_per_cpu: float | None) -> None:
+        proposed = required_capacity(backlog, pages_per_second_per_cpu, self.remaining_s(), self.policy)
         send, self._lower_since = next_request(self.current, proposed, self._lower_since, self._clock(),
                                                self.policy)
         if send is not None:
-            self._send(send, reason="backlog", queued=queued_documents, in_flight=in_flight, ocr_queue=ocr_queue,
-                       rate=docs_per_second_per_cpu)
+            self._send(send, reason="backlog" if not send.empty else "drained", documents=backlog.documents,
+                       pages=round(backlog.pages, 1), ocr_documents=backlog.ocr_documents,
+                       rate=pages_per_second_per_cpu)
 
     def release(self) -> None:
         """Clear the standing request (idempotent; safe to call when nothing was ever asked)."""
@@ -199,19 +263,35 @@ class BacklogScaler:
             return
         self._send(ResourceRequest(), reason="released")
 
-    def _send(self, request: ResourceRequest, **context: Any) -> None:
+    def summary(self) -> dict[str, Any]:
+        history = self.sent if len(self.sent) <= HISTORY else [*self.sent[:HISTORY // 2], *self.sent[-HISTORY // 2:]]
+        current = self.current
+        return {
+            "requests_sent": self.requests_sent, "requests_failed": self.failures, "last_error": self.last_error,
+            "last_request": None if current is None else {"extractors": current.extractors, "ocr": current.ocr},
+            "peak_request": {"extractors": self.peak.extractors, "ocr": self.peak.ocr},
+            "bundle_shapes": {"extractor": dict(self.policy.extractor_bundle), "ocr": dict(self.policy.ocr_bundle)},
+            "requests": [s.as_dict() for s in history],
+        }
+
+    def _send(self, request: ResourceRequest, *, reason: str, **context: Any) -> None:
         try:
             self._request(request.bundles(self.policy))
-        except Exception as exc:  # a hint to the autoscaler must never fail the night
-            if not self._failed:
+        except Exception as exc:  # a hint to the autoscaler must never fail the night ...
+            error = f"{type(exc).__name__}: {exc}"[:300]
+            if error != self.last_error:  # ... but it is logged (once per distinct error) and counted
                 self.log.warning("request_resources failed; the night goes on with the nodes it has",
-                                 error=str(exc)[:300])
-            self._failed = True
+                                 error=error, failures=self.failures + 1, extractor_bundles=request.extractors,
+                                 ocr_bundles=request.ocr)
+            self.failures += 1
+            self.last_error = error
             return
         self.current = request
-        self.sent.append(request)
+        self.requests_sent += 1
+        self.sent.append(Sent(self._clock() - self.started, request, reason))
+        self.peak = ResourceRequest(max(self.peak.extractors, request.extractors), max(self.peak.ocr, request.ocr))
         self.log.info("asked the autoscaler for capacity", extractor_bundles=request.extractors,
-                      ocr_bundles=request.ocr, cpus=request.cpus(self.policy), **context)
+                      ocr_bundles=request.ocr, cpus=request.cpus(self.policy), reason=reason, **context)
 
 
 # ---- pools that follow the cluster --------------------------------------------------------------------
@@ -220,25 +300,31 @@ class BacklogScaler:
 def target_pool_size(resources: Mapping[str, float], settings: Settings, *, kind: str = "extractor") -> int:
     """How many actors of `kind` the cluster's current resources can place (pure).
 
-    Extractors: a fixed `--extractors N` stays N. Otherwise one per `extractor` unit where nodes advertise
-    that resource, else one per CPU; CPUs of OCR nodes (one per `ocr` unit) or, without OCR nodes, the
-    OCR pool's own CPUs are left to OCR; at most `scale_max_cpus` worth. OCR: `ocr_workers`, or one per
-    `ocr` unit where nodes advertise it, at most `scale_max_ocr_bundles`. Never below 1 (extractors) or
+    Extractors: a fixed `--extractors N` stays N. Otherwise one per unit of the extractor resource where
+    nodes advertise it (`extractor`, or the configured `extractor_resource`), else one per CPU; CPUs of OCR
+    nodes (one per OCR unit) or, without OCR nodes, the OCR pool's own CPUs are left to OCR; at most
+    `scale_max_cpus` worth. OCR: `ocr_workers`, or one per unit of the OCR resource where nodes advertise
+    it (on GPU: no more than the GPUs hold), at most `scale_max_ocr_bundles`. Never below 1 (extractors) or
     `ocr_workers` (OCR): an actor that cannot be placed yet waits for a node and is handed nothing.
     """
     policy = policy_from_settings(settings)
+    ocr_name = configured_resource(settings, "ocr")
+    ocr_units = resources.get(ocr_name, 0.0) if ocr_name else 0.0
     if kind == "ocr":
         if not settings.ocr:
             return 0
-        units = int(resources.get(OCR_NODE_RESOURCE, 0.0))
+        units = int(ocr_units + 1e-9)
+        if settings.ocr_use_gpu:
+            units = min(units, int(resources.get("GPU", 0.0) / settings.ocr_gpus_per_actor + 1e-9))
         return max(settings.ocr_workers, min(units, policy.max_ocr_bundles))
     if settings.extractors:
         return settings.extractors
     per_actor = max(settings.extractor_num_cpus, 0.01)
-    if resources.get(EXTRACTOR_NODE_RESOURCE):
-        placeable = int(resources[EXTRACTOR_NODE_RESOURCE])
+    extractor_name = configured_resource(settings, "extractor")
+    if extractor_name and resources.get(extractor_name):
+        placeable = int(resources[extractor_name] + 1e-9)
     else:
-        ocr_units = resources.get(OCR_NODE_RESOURCE, 0.0) if settings.ocr else 0.0
+        ocr_units = ocr_units if settings.ocr else 0.0
         reserved = (ocr_units if ocr_units else (settings.ocr_workers if settings.ocr else 0)) * settings.ocr_num_cpus
         placeable = int((resources.get("CPU", 0.0) - reserved) // per_actor + 1e-9)
     cap = max(1, int(policy.max_cpus // per_actor))
@@ -271,17 +357,31 @@ class Progress(NamedTuple):
     listing_done: bool = False  # every listed document has been handed to the extractor pool
 
 
+class Finished(Protocol):
+    """What the scaler reads of a finished document (policy_ray.core.outcomes.DocumentResult)."""
+
+    @property
+    def page_count(self) -> int: ...
+
+
 FactoryFor = Callable[[str, dict[str, Any]], Any]  # (kind, actor options) -> actor factory
 
 
 class NightScaler:
-    """Called from the scheduler's loop (`tick`) and at the end of the night (`release`).
+    """Called from the scheduler's loop (`tick`), for every finished document (`observe`) and at the end
+    of the night (`release`).
 
     Every `interval_s`: read the cluster's resources; grow or shrink each pool to `target_pool_size`
     (nodes joined or left); once the listing is done, give back extractors that have nothing left to do,
     so their nodes can go idle while OCR finishes; when the resources that pin a kind of actor to its
     nodes (`extractor`, `ocr`) appear, make new actors ask for them; and, with autoscaling on,
     re-compute the backlog's request.
+
+    The backlog counts documents and pages. Pages are estimated: documents x the mean page count of the
+    documents this night has finished (every result carries the page count its actor read; before the
+    first one, `assumed_pages_per_document`). File size is no estimate of pages here: our scans hold
+    ~450 KB a page and born-digital declarations ~3.5 KB, so a night's mix would swing a size-based
+    estimate a hundredfold. Throughput is measured in pages per second per extractor CPU.
     """
 
     def __init__(self, settings: Settings, plan: PoolPlan, pools: Sequence[GrowablePool],
@@ -289,7 +389,8 @@ class NightScaler:
                  factory_for: FactoryFor | None = None, resources: Callable[[], dict[str, float]] | None = None,
                  request: RequestFn | None = None, clock: Callable[[], float] = time.monotonic,
                  interval_s: float | None = None):
-        self.settings = settings
+        # The OCR engine and GPU use as the plan resolved them: bundles and OCR targets follow the actors.
+        self.settings = settings.replace(ocr_engine=plan.ocr_engine, ocr_use_gpu=plan.ocr_use_gpu)
         self.pools = list(pools)
         self.progress = progress
         self.expected_documents = expected_documents
@@ -299,17 +400,31 @@ class NightScaler:
         self.interval_s = float(interval_s if interval_s is not None
                                 else getattr(settings, "scale_interval_s", DEFAULT_INTERVAL_S))
         self.autoscale = bool(getattr(settings, "autoscale", True))
-        self.policy = policy_from_settings(settings)
+        self.policy = policy_from_settings(self.settings)
         self.backlog = BacklogScaler(self.policy, request=request, clock=clock)
         self._options = {"extractor": dict(plan.extractor_options), "ocr": dict(plan.ocr_options)}
         self._expected: int | None = None
         self._next = clock()
         self._last: tuple[float, int] | None = None
-        self.rate: float | None = None  # documents per second per extractor CPU, smoothed
+        self.rate: float | None = None  # pages per second per extractor CPU, smoothed
+        self.documents_finished = 0
+        self.pages_finished = 0
+        self.last_backlog: Backlog | None = None
+        self.peak_backlog = Backlog()
         self.grown: dict[str, int] = {}
         self.shrunk: dict[str, int] = {}  # actors given back because nodes left
         self.released: dict[str, int] = {}  # idle actors given back because the listing is done
         self.log = logs.logger.bind(stage="scaler")
+
+    def observe(self, result: Finished) -> None:
+        """A document finished (either pool): its pages feed the page estimate and the measured rate."""
+        self.documents_finished += 1
+        self.pages_finished += max(0, int(result.page_count or 0))
+
+    def pages_per_document(self) -> float:
+        if self.documents_finished and self.pages_finished:
+            return self.pages_finished / self.documents_finished
+        return self.policy.assumed_pages_per_document
 
     def tick(self) -> None:
         now = self._clock()
@@ -333,11 +448,13 @@ class NightScaler:
             self.backlog.release()
 
     def summary(self) -> dict[str, Any]:
-        current = self.backlog.current
-        return {"grown": dict(self.grown), "shrunk": dict(self.shrunk),
-                "released": dict(self.released), "requests_sent": len(self.backlog.sent),
-                "last_request": None if current is None else {"extractors": current.extractors, "ocr": current.ocr},
-                "docs_per_second_per_cpu": None if self.rate is None else round(self.rate, 4)}
+        return {"grown": dict(self.grown), "shrunk": dict(self.shrunk), "released": dict(self.released),
+                **self.backlog.summary(),
+                "backlog": None if self.last_backlog is None else self.last_backlog.as_dict(),
+                "backlog_peak": self.peak_backlog.as_dict(),
+                "pages_finished": self.pages_finished,
+                "pages_per_document": round(self.pages_per_document(), 2),
+                "pages_per_second_per_cpu": None if self.rate is None else round(self.rate, 4)}
 
     def _follow_cluster(self, resources: dict[str, float]) -> None:
         plan = plan_pools(self.settings, resources) if self.factory_for is not None else None
@@ -376,19 +493,25 @@ class NightScaler:
         ocr = next((p for p in self.pools if p.kind == "ocr"), None)
         in_flight = len(extract.in_flight()) if extract is not None else 0
         retries = len(extract.retries) if extract is not None else 0
-        queued = max(0, self._expected - progress.listed) + retries
+        documents = max(0, self._expected - progress.listed) + retries + in_flight
         ocr_waiting = progress.ocr_queued + (len(ocr.in_flight()) + len(ocr.retries) if ocr is not None else 0)
+        backlog = Backlog(documents=documents, pages=documents * self.pages_per_document(),
+                          ocr_documents=ocr_waiting)
+        self.last_backlog = backlog
+        self.peak_backlog = Backlog(max(self.peak_backlog.documents, backlog.documents),
+                                    max(self.peak_backlog.pages, backlog.pages),
+                                    max(self.peak_backlog.ocr_documents, backlog.ocr_documents))
         live = extract.live_count() if extract is not None else 0
-        self._measure(now, progress.processed, live * self.policy.cpus_per_extractor)
-        self.backlog.update(queued, in_flight, ocr_waiting, self.rate)
+        self._measure(now, self.pages_finished, live * self.policy.cpus_per_extractor)
+        self.backlog.update(backlog, self.rate)
 
-    def _measure(self, now: float, processed: int, cpus: float) -> None:
+    def _measure(self, now: float, pages: int, cpus: float) -> None:
         if self._last is not None and cpus > 0:
-            seconds, done = now - self._last[0], processed - self._last[1]
+            seconds, done = now - self._last[0], pages - self._last[1]
             if seconds > 0 and done > 0:
                 sample = done / seconds / cpus
                 self.rate = sample if self.rate is None else 0.7 * self.rate + 0.3 * sample
-        self._last = (now, processed)
+        self._last = (now, pages)
 
 
 def _cluster_resources() -> dict[str, float]:

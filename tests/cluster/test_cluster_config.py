@@ -32,6 +32,7 @@ DEPLOY = REPO / "deploy"
 RAYJOB_YAML = DEPLOY / "kuberay-rayjob.yaml"
 SERVICE_ACCOUNT_YAML = DEPLOY / "kuberay-serviceaccount.yaml"
 DOCKERFILE = DEPLOY / "Dockerfile"
+GPU_LOCK = DEPLOY / "requirements-gpu.lock"
 IAM_SCRIPT = DEPLOY / "aws" / "iam.sh"
 RAY_VERSION = importlib.metadata.version("ray")
 
@@ -178,6 +179,106 @@ def test_setup_commands_install_tesseract_the_lock_and_the_project(prepared: Con
     assert f"ray=={RAY_VERSION}" in (REPO / "requirements.lock").read_text().splitlines()
 
 
+def test_gpu_ocr_nodes_install_the_driver_and_onnxruntime_gpu(prepared: Config) -> None:
+    gpu = prepared["available_node_types"]["gpu_ocr"]
+    own = gpu["worker_setup_commands"]
+    # A node type's list replaces the merged one (autoscaler._get_node_type_specific_fields): it must start
+    # with everything the other workers run.
+    assert own[: len(prepared["setup_commands"])] == prepared["setup_commands"]
+    extra = own[len(prepared["setup_commands"]):]
+    assert any("ubuntu-drivers install --gpgpu" in c for c in extra), "no NVIDIA driver on the GPU nodes"
+    swap = extra[-1]
+    assert swap == ("pip uninstall -y onnxruntime onnxruntime-gpu && "
+                    "pip install --no-deps -r ~/policy-ray/deploy/requirements-gpu.lock")
+    for command in own:
+        checked = subprocess.run(["bash", "-n", "-c", command], capture_output=True, text=True, check=False)
+        assert checked.returncode == 0, f"{command!r}: {checked.stderr}"
+    # The CPU types keep the CPU-only onnxruntime of the lock.
+    assert "worker_setup_commands" not in prepared["available_node_types"]["cpu_extractor"]
+
+
+def _pins(path: Path) -> dict[str, str]:
+    pins = {}
+    for line in path.read_text().splitlines():
+        line = line.split("#", 1)[0].strip()
+        if "==" in line:
+            name, version = line.split("==", 1)
+            pins[name.strip().lower()] = version.strip()
+    return pins
+
+
+def test_the_gpu_lock_is_onnxruntime_gpu_of_the_locked_onnxruntime_family() -> None:
+    cpu, gpu = _pins(REPO / "requirements.lock"), _pins(GPU_LOCK)
+    assert "onnxruntime" in cpu and "onnxruntime-gpu" not in cpu  # CPU nodes, the tests, make demo
+    assert "onnxruntime" not in gpu
+    cpu_version = tuple(int(x) for x in cpu["onnxruntime"].split(".")[:2])
+    gpu_version = tuple(int(x) for x in gpu["onnxruntime-gpu"].split(".")[:2])
+    # The newest CUDA build (1.31) trails the locked CPU build (1.32) by one minor release at most.
+    assert gpu_version[0] == cpu_version[0] and 0 <= cpu_version[1] - gpu_version[1] <= 1, (cpu_version, gpu_version)
+    # Its CUDA/cuDNN runtime comes pinned with it; nothing else of the lock is replaced.
+    assert {n for n in gpu if n != "onnxruntime-gpu"} <= {n for n in gpu if n.startswith("nvidia-")}
+    assert not set(gpu) & set(cpu)
+    # The image of the KubeRay gpu-ocr group installs the same file the same way.
+    dockerfile = (DEPLOY / "Dockerfile.gpu").read_text()
+    assert "pip uninstall -y onnxruntime onnxruntime-gpu" in dockerfile
+    assert "--no-deps -r deploy/requirements-gpu.lock" in dockerfile
+
+
+def _start_env(command: str) -> dict[str, str]:
+    """VAR=value words in front of `ray start` (the environment the head and its job drivers get)."""
+    tokens = shlex.split(command)
+    at = next(i for i in range(len(tokens) - 1) if tokens[i:i + 2] == ["ray", "start"])
+    return dict(t.split("=", 1) for t in tokens[:at] if re.fullmatch(r"[A-Z_][A-Z0-9_]*=.*", t))
+
+
+def _actor_shapes(env: dict[str, str]) -> dict[str, dict[str, float]]:
+    """The resources a night's extractor and OCR actors ask for, from a cluster with no worker yet, with
+    the CLI's defaults taken from `env` (what a job driver on that head sees)."""
+    from policy_ray.cli import build_parser, settings_from_args
+    from policy_ray.flows.capacity import plan_pools
+
+    saved = {k: os.environ.get(k) for k in env}
+    try:
+        os.environ.update(env)
+        settings = settings_from_args(build_parser().parse_args(["ingest", "s3://in/night", "--lake", "s3://l"]))
+    finally:
+        for k, v in saved.items():
+            if v is None:
+                os.environ.pop(k, None)
+            else:
+                os.environ[k] = v
+    plan = plan_pools(settings, {"CPU": 0.0})
+    shapes = {}
+    for kind, options in (("extractor", plan.extractor_options), ("ocr", plan.ocr_options)):
+        shape = {"CPU": float(options["num_cpus"]), **{k: float(v) for k, v in options.get("resources", {}).items()}}
+        if options.get("num_gpus"):
+            shape["GPU"] = float(options["num_gpus"])
+        shapes[kind] = shape
+    return shapes
+
+
+def _fits(shape: dict[str, float], resources: dict[str, Any]) -> bool:
+    return all(resources.get(k, 0) >= v for k, v in shape.items())
+
+
+def test_the_head_tells_job_drivers_where_each_actor_runs(prepared: Config) -> None:
+    """From zero workers, each kind of actor asks for a shape only its own node type can hold (issue 7:
+    the first OCR actor used to ask for {CPU: 1} only and land on a cpu_extractor node)."""
+    head_start = next(c for c in prepared["head_start_ray_commands"] if "ray start" in c)
+    env = _start_env(head_start)
+    assert env["RAY_AUTH_MODE"] == "token"
+    assert {k: v for k, v in env.items() if k.startswith("POLICY_RAY_")} == {
+        "POLICY_RAY_EXTRACTOR_RESOURCE": "extractor", "POLICY_RAY_OCR_RESOURCE": "ocr", "POLICY_RAY_OCR_GPUS": "1"}
+    shapes = _actor_shapes({k: v for k, v in env.items() if k.startswith("POLICY_RAY_")})
+    assert shapes == {"extractor": {"CPU": 1.0, "extractor": 1.0}, "ocr": {"CPU": 1.0, "ocr": 1.0, "GPU": 1.0}}
+    types = prepared["available_node_types"]
+    for kind, node_type in (("extractor", "cpu_extractor"), ("ocr", "gpu_ocr")):
+        holders = [name for name, t in types.items() if _fits(shapes[kind], t["resources"])]
+        assert holders == [node_type], (kind, holders)
+    # Without the head's environment (a laptop, a plain `ray start --head`) nothing custom is asked for.
+    assert _actor_shapes({}) == {"extractor": {"CPU": 1.0}, "ocr": {"CPU": 1.0}}
+
+
 def test_the_repository_is_synced_without_the_local_venv(prepared: Config) -> None:
     assert prepared["file_mounts"]["~/policy-ray"] == "."
     assert ".gitignore" in prepared["rsync_filter"]
@@ -279,7 +380,7 @@ def rayjob() -> Config:
 
 
 def test_rayjob_is_a_rayjob_running_the_nightly_entry_point(rayjob: Config) -> None:
-    from policy_ray.cli import build_parser
+    from policy_ray.cli import build_parser, settings_from_args
 
     assert rayjob["apiVersion"] == "ray.io/v1"
     assert rayjob["kind"] == "RayJob"
@@ -297,11 +398,18 @@ def test_rayjob_is_a_rayjob_running_the_nightly_entry_point(rayjob: Config) -> N
     assert rayjob["metadata"]["name"].endswith(args.batch_date.isoformat())
     runtime_env = yaml.safe_load(spec["runtimeEnvYAML"])
     assert runtime_env["working_dir"] == "/home/ray/policy-ray"
-    # All extractor CPUs in use: the default is sized from a cluster that has no workers yet.
+    # No fixed pool: a fixed --extractors N has the autoscaler start pods for all N actors whatever the
+    # backlog. Automatic pools follow the pods the backlog's request brings, up to --scale-max-cpus, whose
+    # default is the whole extractor group.
+    assert args.extractors is None
+    settings = settings_from_args(args)
+    assert settings.extractors == 0
     workers = {g["groupName"]: g for g in spec["rayClusterSpec"]["workerGroupSpecs"]}
     extractor_cpus = int(workers["cpu-extractor"]["rayStartParams"]["num-cpus"]) * workers["cpu-extractor"][
         "maxReplicas"]
-    assert args.extractors == extractor_cpus == 160
+    assert settings.scale_max_cpus == extractor_cpus == 160
+    assert settings.scale_max_ocr_bundles == workers["gpu-ocr"]["maxReplicas"]
+    assert args.ocr_engine == "rapidocr"  # OCR on the gpu-ocr group's GPUs (its image has onnxruntime-gpu)
 
 
 def _custom_resources(group: Config) -> dict[str, int]:
@@ -327,9 +435,18 @@ def test_rayjob_cluster_mirrors_cluster_yaml(rayjob: Config, prepared: Config) -
         assert (spec["minReplicas"], spec["maxReplicas"]) == (types[node_type]["min_workers"],
                                                               types[node_type]["max_workers"])
         assert int(spec["rayStartParams"]["num-cpus"]) == types[node_type]["resources"]["CPU"]
-        assert spec["template"]["spec"]["containers"][0]["image"] == head["template"]["spec"]["containers"][0]["image"]
+    head_image = head["template"]["spec"]["containers"][0]["image"]
+    assert workers["cpu-extractor"]["template"]["spec"]["containers"][0]["image"] == head_image
+    # The GPU group runs the image with onnxruntime-gpu (deploy/Dockerfile.gpu, FROM the head's image).
+    gpu_image = workers["gpu-ocr"]["template"]["spec"]["containers"][0]["image"]
+    assert gpu_image == head_image.replace("policy-ray:", "policy-ray-gpu:") != head_image
+    assert re.search(r"^ARG BASE=" + re.escape(head_image) + "$", (DEPLOY / "Dockerfile.gpu").read_text(), re.M)
     assert _custom_resources(workers["cpu-extractor"]) == {"extractor": 8}
     assert _custom_resources(workers["gpu-ocr"]) == {"ocr": 4}
+    # The head tells job drivers the same as cluster.yaml's head does.
+    head_env = {e["name"]: e["value"] for e in head["template"]["spec"]["containers"][0].get("env", [])}
+    cluster_yaml_env = _start_env(next(c for c in prepared["head_start_ray_commands"] if "ray start" in c))
+    assert head_env == {k: v for k, v in cluster_yaml_env.items() if k.startswith("POLICY_RAY_")}
     gpu_limits = workers["gpu-ocr"]["template"]["spec"]["containers"][0]["resources"]["limits"]
     assert gpu_limits["nvidia.com/gpu"] == 1
     cpu_limits = workers["cpu-extractor"]["template"]["spec"]["containers"][0]["resources"]["limits"]

@@ -1,5 +1,9 @@
 """The nightly job submitted the production way: `ray job submit` to a real Ray head, checked in the lake.
 
+The commands are the README's: its cluster section's `policy-ray sample`, `ray start --head` and `ray job
+submit` lines are read from README.md and run as written, with only this test's paths, dashboard address,
+ports and temp dir put in (`readme_commands`); a README edit that breaks them fails here.
+
 The head is a separate `ray start --head --block` process owned by this module, never `ray.init` in the
 pytest process (other tests share one in-process Ray instance, see tests/conftest.py). Everything talks to
 the head through the `ray` CLI or `JobSubmissionClient` in a subprocess, over the dashboard's HTTP port.
@@ -29,6 +33,7 @@ import contextlib
 import importlib.metadata
 import json
 import os
+import re
 import secrets
 import shlex
 import shutil
@@ -50,14 +55,64 @@ import psutil
 import pytest
 
 REPO = Path(__file__).resolve().parents[2]
+README = REPO / "README.md"
 VENV_BIN = Path(sys.executable).parent  # .venv/bin: the tests run with the project's interpreter
 RAY = VENV_BIN / "ray"
 BATCH_DATE = "2026-12-01"
 DOCUMENT_SUFFIXES = {".pdf", ".tif", ".tiff", ".png", ".jpg", ".jpeg"}  # policy_ray.adapters.source
-EXCLUDES = [".venv", ".git", "demo", ".mypy_cache", ".ruff_cache", ".pytest_cache"]
 MARKER = "POLICY_RAY_TEST_HEAD"
-HEAD_START_TIMEOUT_S = 90
-JOB_TIMEOUT_S = 180  # with the head start, under the suite's 300 s pytest-timeout
+# What the README's commands name that this test replaces with its own.
+README_DASHBOARD = "http://127.0.0.1:8265"
+README_NIGHT = "/tmp/night"
+README_LAKE = "/tmp/lake"
+
+# Each step has its own bound, generous for a busy shared machine (2 cores, other test runs): a slow
+# machine waits longer, a hung step still fails with its own message.
+HEAD_START_TIMEOUT_S = 150
+SAMPLE_TIMEOUT_S = 150
+JOB_TIMEOUT_S = 300
+HEAD_STOP_S = 80  # SIGTERM wait, the group's SIGKILL and the sweeps (_stop_head)
+# pytest-timeout counts a module fixture's setup in the first test that uses it and its teardown in the last:
+# one test may carry the head's start, the sample, the submitted night and the head's stop.
+pytestmark = pytest.mark.timeout(HEAD_START_TIMEOUT_S + SAMPLE_TIMEOUT_S + JOB_TIMEOUT_S + HEAD_STOP_S + 60)
+
+
+@dataclass(frozen=True)
+class ReadmeCommands:
+    sample: list[str]  # policy-ray sample /tmp/night ...
+    head: list[str]  # ray start --head ...
+    submit: list[str]  # ray job submit ... -- python jobs/nightly_ingest.py ...
+    logs: list[str]  # ray job logs ...
+
+    @property
+    def entrypoint(self) -> list[str]:
+        return self.submit[self.submit.index("--") + 1:]
+
+    def option(self, name: str) -> str:
+        return self.submit[self.submit.index(name) + 1]
+
+
+def readme_commands() -> ReadmeCommands:
+    """The commands of the README's cluster section, as a shell would split them."""
+    blocks = re.findall(r"```sh\n(.*?)```", README.read_text(), re.S)
+    block = next(b for b in blocks if "ray job submit" in b)
+    lines = [shlex.split(line, comments=True) for line in block.replace("\\\n", " ").splitlines()]
+
+    def starting(*words: str) -> list[str]:
+        found = [line for line in lines if line[: len(words)] == list(words)]
+        assert len(found) == 1, f"README.md: expected one `{' '.join(words)}` line, found {found}"
+        return found[0]
+
+    return ReadmeCommands(starting("policy-ray", "sample"), starting("ray", "start"), starting("ray", "job", "submit"),
+                          starting("ray", "job", "logs"))
+
+
+def substituted(command: list[str], replacements: dict[str, str]) -> list[str]:
+    """`command` with each of `replacements` (a path or address the README names) put in; each must be there
+    exactly once, so a README that stops naming one fails here instead of running something else."""
+    for old in replacements:
+        assert command.count(old) == 1, f"README.md command {command} should name {old!r} once"
+    return [replacements.get(word, word) for word in command]
 
 
 @dataclass(frozen=True)
@@ -200,16 +255,20 @@ def ray_head() -> Iterator[Head]:
     env = _head_env(token, marker)
     (gcs, dashboard, agent_http, agent_grpc, runtime_env, metrics, client, node_manager,
      object_manager) = _free_ports(9)
-    command = [
-        str(RAY), "start", "--head", "--block",
-        f"--port={gcs}",
+    readme = readme_commands().head
+    # The README's `ray start --head ...` as written; what is added only keeps this head apart from any
+    # other Ray on the machine (its own ports, temp dir) and in the foreground (--block) so it can be stopped.
+    isolation = [
+        "--block", f"--port={gcs}",
         "--dashboard-host=127.0.0.1", f"--dashboard-port={dashboard}", "--include-dashboard=true",
         f"--dashboard-agent-listen-port={agent_http}", f"--dashboard-agent-grpc-port={agent_grpc}",
         f"--runtime-env-agent-port={runtime_env}", f"--metrics-export-port={metrics}",
         f"--ray-client-server-port={client}", f"--node-manager-port={node_manager}",
-        f"--object-manager-port={object_manager}",
-        "--num-cpus=2", "--disable-usage-stats", f"--temp-dir={temp_dir}",
+        f"--object-manager-port={object_manager}", "--disable-usage-stats", f"--temp-dir={temp_dir}",
     ]
+    added = {flag.split("=", 1)[0] for flag in isolation}
+    assert not added & {word.split("=", 1)[0] for word in readme}, f"README's head command sets {added & set(readme)}"
+    command = [*readme, *isolation]  # `ray` is the virtualenv's: VENV_BIN leads the PATH in `env`
     with log.open("wb") as out:
         proc = subprocess.Popen(command, stdout=out, stderr=subprocess.STDOUT, stdin=subprocess.DEVNULL,
                                 env=env, cwd=temp_dir, start_new_session=True)
@@ -224,6 +283,7 @@ def ray_head() -> Iterator[Head]:
 
 
 def _run(args: list[str], env: dict[str, str], timeout: float = JOB_TIMEOUT_S) -> subprocess.CompletedProcess[str]:
+    # The command's first word is looked up on `env`'s PATH (the virtualenv's bin first), as a shell would.
     return subprocess.run(args, env=env, cwd=REPO, capture_output=True, text=True, timeout=timeout,
                           stdin=subprocess.DEVNULL, check=False)
 
@@ -243,11 +303,11 @@ def _job_info(head: Head, submission_id: str) -> dict[str, Any]:
 
 
 def _submit(head: Head, submission_id: str, entrypoint: list[str], *extra: str) -> subprocess.CompletedProcess[str]:
-    return _run([
-        str(RAY), "job", "submit", "--address", head.dashboard_url, "--submission-id", submission_id,
-        "--working-dir", str(REPO), "--runtime-env-json", json.dumps({"excludes": EXCLUDES}), *extra,
-        "--", *entrypoint,
-    ], head.env)
+    """The README's `ray job submit` with another submission id and entrypoint (and `extra` options)."""
+    readme = readme_commands()
+    options = substituted(readme.submit[: readme.submit.index("--")], {README_DASHBOARD: head.dashboard_url})
+    options[options.index("--submission-id") + 1] = submission_id
+    return _run([*options, *extra, "--", *entrypoint], head.env)
 
 
 @dataclass(frozen=True)
@@ -262,18 +322,20 @@ class SubmittedNight:
 
 @pytest.fixture(scope="module")
 def submitted_night(ray_head: Head, tmp_path_factory: pytest.TempPathFactory) -> SubmittedNight:
+    readme = readme_commands()
     root = tmp_path_factory.mktemp("submitted")
     night, lake = root / "night", root / "lake"
-    sample = _run([sys.executable, "-m", "policy_ray", "sample", str(night), "--n", "12", "--seed", "3"],
-                  ray_head.env, timeout=120)
+    sample = _run(substituted(readme.sample, {README_NIGHT: str(night)}), ray_head.env, timeout=SAMPLE_TIMEOUT_S)
     assert sample.returncode == 0, sample.stderr
-    # The runbook's deterministic id is nightly-<date>; the random suffix keeps reruns of this test apart.
-    submission_id = f"nightly-{BATCH_DATE}-{secrets.token_hex(4)}"
-    entrypoint = ["python", "jobs/nightly_ingest.py", str(night), "--lake", str(lake),
-                  "--batch-date", BATCH_DATE, "--extractors", "1", "--no-progress"]
+    # The README's command, word for word but for the dashboard's address and the night's folders. Its
+    # submission id is the runbook's nightly-<date>: this head is new, so nothing was submitted under it.
+    submit_command = substituted(readme.submit, {README_DASHBOARD: ray_head.dashboard_url,
+                                                 README_NIGHT: str(night), README_LAKE: str(lake)})
     started = time.monotonic()
-    submit = _submit(ray_head, submission_id, entrypoint)
-    return SubmittedNight(submission_id, night, lake, entrypoint, submit, time.monotonic() - started)
+    submit = _run(submit_command, ray_head.env, timeout=JOB_TIMEOUT_S)
+    entrypoint = submit_command[submit_command.index("--") + 1:]
+    return SubmittedNight(readme.option("--submission-id"), night, lake, entrypoint, submit,
+                          time.monotonic() - started)
 
 
 def _read_table(path: Path, columns: list[str]) -> list[dict[str, Any]]:
@@ -296,21 +358,30 @@ def test_head_is_our_own_and_refuses_requests_without_the_token(ray_head: Head) 
 def test_ray_job_submit_runs_the_night_to_success(ray_head: Head, submitted_night: SubmittedNight) -> None:
     done = submitted_night.submit
     assert done.returncode == 0, f"ray job submit failed ({done.returncode}):\n{done.stdout[-6000:]}\n{done.stderr}"
+    readme = readme_commands()
+    assert submitted_night.submission_id == f"nightly-{BATCH_DATE}"
     info = _job_info(ray_head, submitted_night.submission_id)
     assert info["status"] == "SUCCEEDED", info
     assert info["entrypoint"] == shlex.join(submitted_night.entrypoint)  # what the CLI sends
-    assert info["runtime_env"]["excludes"] == EXCLUDES
+    assert submitted_night.entrypoint[:2] == ["python", "jobs/nightly_ingest.py"]
+    assert info["runtime_env"]["excludes"] == json.loads(readme.option("--runtime-env-json"))["excludes"]
     # The working dir travelled as a package the head stored (gcs://_ray_pkg_<hash>.zip).
     assert info["runtime_env"]["working_dir"].startswith("gcs://")
-    # The driver's own summary, tailed back by the CLI.
-    assert "listed 12:" in done.stdout, done.stdout[-4000:]
+    # The driver's own summary, tailed back by the CLI ...
+    documents = int(readme.sample[readme.sample.index("--n") + 1])
+    assert f"listed {documents}:" in done.stdout, done.stdout[-4000:]
+    # ... and by the README's `ray job logs` line.
+    logs = _run(substituted(readme.logs, {README_DASHBOARD: ray_head.dashboard_url}), ray_head.env, timeout=120)
+    assert logs.returncode == 0, logs.stderr
+    assert f"listed {documents}:" in logs.stdout, logs.stdout[-4000:]
 
 
 def test_every_file_of_the_night_has_exactly_one_ledger_row(submitted_night: SubmittedNight) -> None:
     assert submitted_night.submit.returncode == 0, submitted_night.submit.stderr
     files = sorted(p.name for p in submitted_night.night.iterdir()
                    if p.suffix.lower() in DOCUMENT_SUFFIXES and not p.name.startswith("."))
-    assert len(files) == 12
+    readme = readme_commands()
+    assert len(files) == int(readme.sample[readme.sample.index("--n") + 1])
     ledger = _read_table(submitted_night.lake / "documents", ["source_uri", "disposition", "batch_date"])
     per_file = Counter(Path(r["source_uri"]).name for r in ledger)
     assert per_file == Counter(files), "documents must hold exactly one row per listed file"
@@ -334,9 +405,10 @@ def test_the_same_submission_id_is_refused(ray_head: Head, submitted_night: Subm
 def test_job_driver_runs_on_the_project_virtualenv(ray_head: Head, submitted_night: SubmittedNight) -> None:
     """`python` in an entrypoint is whatever the node's PATH gives the job: it must be the venv's."""
     probe = (
-        "import json, sys, deltalake, pypdfium2, ray, policy_ray; "
+        "import json, os, sys, deltalake, pypdfium2, ray, policy_ray; "
         "print('PROBE ' + json.dumps({'prefix': sys.prefix, 'ray': ray.__version__, "
-        "'policy_ray': policy_ray.__file__, 'address': __import__('os').environ.get('RAY_ADDRESS')}))"
+        "'policy_ray': policy_ray.__file__, 'address': os.environ.get('RAY_ADDRESS'), "
+        f"'marker': os.environ.get({MARKER!r})}}))"
     )
     submission_id = f"probe-{secrets.token_hex(4)}"
     done = _submit(ray_head, submission_id, ["python", "-c", probe])  # the CLI shlex-joins it
@@ -349,3 +421,6 @@ def test_job_driver_runs_on_the_project_virtualenv(ray_head: Head, submitted_nig
     # install in the repository (jobs/nightly_ingest.py also puts that copy first on sys.path).
     assert "_ray_pkg_" in seen["policy_ray"] and not seen["policy_ray"].startswith(str(REPO))
     assert seen["address"], "inside a submitted job RAY_ADDRESS points the driver at its cluster"
+    # A variable set for `ray start --head` reaches the job's driver: how cluster.yaml's head hands its jobs
+    # POLICY_RAY_EXTRACTOR_RESOURCE, POLICY_RAY_OCR_RESOURCE and POLICY_RAY_OCR_GPUS.
+    assert seen["marker"] == ray_head.env[MARKER]

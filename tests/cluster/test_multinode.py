@@ -1,9 +1,11 @@
-"""More than one Ray node, on this machine: OCR placement, a node joining and a node lost mid-night.
+"""More than one Ray node, on this machine: OCR placement, a node joining and a node lost mid-night, and
+a backlog that makes a real autoscaler grow the cluster from zero workers.
 
-Each scenario runs in a subprocess (tests/cluster/multinode_scenario.py) that builds its own
-`ray.cluster_utils.Cluster`, runs a small night and prints its outcomes as JSON; this process never
-starts or joins that Ray (the rest of the suite shares one in-process instance, see tests/conftest.py).
-The lake it wrote is then checked here with the same oracle as the single-node tests.
+Each scenario runs in a subprocess (tests/cluster/multinode_scenario.py) that builds its own cluster
+(`ray.cluster_utils.Cluster`, or a head with an autoscaler over Ray's `fake_multinode` provider), runs a
+small night and prints its outcomes as JSON; this process never starts or joins that Ray (the rest of
+the suite shares one in-process instance, see tests/conftest.py). The lake it wrote is then checked here
+with the same oracle as the single-node tests.
 
 Cleanup: the subprocess runs in its own session with a marker variable in its environment; whatever
 is left after it exits or times out (raylets, GCS, workers of its cluster) is killed by that marker or
@@ -120,7 +122,13 @@ def test_extractors_spread_onto_a_node_added_mid_night(tmp_path: Path) -> None:
     assert by_node[nodes["added"]] > 0, f"nothing ran on the node that joined: {by_node}"
     assert all(r["node"] == nodes["head"] for r in records[:2]), "the night started on the head alone"
     assert min(r["at"] for r in records if r["node"] == nodes["added"]) > added_at
-    assert result["summary"]["scaling"]["grown"].get("extractor", 0) >= 1
+    scaling = result["summary"]["scaling"]
+    assert scaling["grown"].get("extractor", 0) >= 1
+    # The backlog was asked for (no autoscaler acts on it here, the call itself must have worked) in the
+    # extractor's shape, and released at the end.
+    assert scaling["requests_sent"] > 0 and scaling["requests_failed"] == 0, scaling
+    assert scaling["bundle_shapes"]["extractor"] == {"CPU": 1.0, "extractor": 1.0}
+    assert scaling["requests"][0]["extractors"] >= 1 and scaling["last_request"] == {"extractors": 0, "ocr": 0}
     assert result["summary"]["pool"]["poison"] == 0
     dispositions = _check_lake(tmp_path)
     assert set(dispositions.values()) == {"committed"}
@@ -138,6 +146,56 @@ def test_losing_a_node_mid_night_loses_and_duplicates_nothing(tmp_path: Path) ->
     assert summary["pool"]["recycled"].get("crashed", 0) + summary["pool"]["recycled"].get("errored", 0) >= 1
     # The pool shrank to what the head holds: the replacements waiting for the lost node were withdrawn.
     assert summary["scaling"]["shrunk"].get("extractor", 0) >= 1, summary["scaling"]
+    assert summary["scaling"]["requests_sent"] > 0 and summary["scaling"]["requests_failed"] == 0
+    assert summary["scaling"]["last_request"] == {"extractors": 0, "ocr": 0}
     dispositions = _check_lake(tmp_path)
     assert set(dispositions.values()) == {"committed"}, dispositions
     assert summary["listed"] == len(_documents(tmp_path)) and summary["processed"] == len(_documents(tmp_path))
+
+
+def test_a_backlog_makes_the_autoscaler_grow_the_cluster_and_the_pools_use_it(tmp_path: Path) -> None:
+    """cluster.yaml's shape from zero workers: every worker node is one the autoscaler started; the driver's
+    request asked for both extractor nodes, the pool grew onto the second, OCR ran only on the node
+    advertising `ocr` (none existed when its actor was created), and the released request let the
+    autoscaler remove the idle nodes."""
+    result = run_scenario("autoscale", tmp_path)
+    nodes, records, summary = result["cluster_nodes"], result["records"], result["summary"]
+    head = next(n for n in nodes if n.startswith(result["nodes"]["head"]))
+    assert result["nodes_before_night"] == [head], "a worker node existed before the night"
+    assert not nodes[head]["resources"].get("CPU"), nodes[head]  # as in cluster.yaml: no work on the head
+    workers = {n: v for n, v in nodes.items() if n != head}
+    extractor_nodes = {n for n, v in workers.items() if v["resources"].get("extractor")}
+    ocr_nodes = {n for n, v in workers.items() if v["resources"].get("ocr")}
+    assert len(extractor_nodes) == 2 and len(ocr_nodes) == 1, workers
+
+    # The pools used the new nodes, each kind only its own.
+    extracted = Counter(r["node_id"] for r in records if (r["actor"] or "").startswith("extractor-"))
+    recognized = [r for r in records if (r["actor"] or "").startswith("ocr-")]
+    assert set(extracted) == extractor_nodes, f"extractors ran on {extracted}, not on both extractor nodes"
+    assert recognized, f"no document went through OCR: {records}"
+    assert {r["node_id"] for r in recognized} == ocr_nodes, recognized
+    assert summary["sent_to_ocr"] == len(recognized)
+
+    # The autoscaler was asked, in the actors' shapes, for what the backlog needed, and released.
+    scaling = summary["scaling"]
+    assert scaling["requests_sent"] > 0 and scaling["requests_failed"] == 0 and scaling["last_error"] is None
+    assert scaling["bundle_shapes"] == {"extractor": {"CPU": 1.0, "extractor": 1.0}, "ocr": {"CPU": 1.0, "ocr": 1.0}}
+    assert scaling["requests"][0]["extractors"] == 2, scaling["requests"]  # the backlog's need at the first tick
+    assert scaling["peak_request"] == {"extractors": 2, "ocr": 1}
+    assert scaling["last_request"] == {"extractors": 0, "ocr": 0}
+    assert result["standing_request"] == [], "the night left a request standing"
+    assert scaling["grown"].get("extractor", 0) >= 1
+    assert scaling["backlog_peak"]["documents"] >= 20 and scaling["backlog_peak"]["pages"] > 0, scaling
+    assert scaling["pages_finished"] > 0
+    # With nothing asked for any more, the autoscaler removed the idle workers.
+    assert "workers_gone_at" in result["events"], workers
+    assert summary["pool"]["poison"] == 0 and summary["ocr_pool"]["poison"] == 0
+    _check_lake(tmp_path)
+
+
+def test_scenario_settings_refuse_a_field_settings_does_not_have() -> None:
+    from tests.cluster.multinode_scenario import settings
+
+    assert settings(ocr_resource="ocr", scale_min_remaining_s=1.0).ocr_resource == "ocr"
+    with pytest.raises(TypeError, match="no field scale_max_gpus"):
+        settings(extractors=1, scale_max_gpus=2)

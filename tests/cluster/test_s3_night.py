@@ -5,12 +5,18 @@ and deltalake's Rust client all reach it over HTTP exactly as they would reach M
 here talks to AWS: every client is pointed at the loopback endpoint with dummy credentials.
 
 The unit tests check `policy_ray.adapters.storage` and `DocumentSource` against the server; the last
-test runs a whole night from `s3://incoming/...` into `s3://lake/...` on the shared Ray instance.
+test runs a whole night from `s3://incoming/...` into `s3://lake/...` on the shared Ray instance, scans
+included: the OCR actors read them from S3 too.
+
+moto[server] and boto3 are in requirements.lock (the dev extra): without them these tests fail, they do
+not skip, so a broken environment cannot pass as "S3 tested".
 """
 
 from __future__ import annotations
 
 import contextlib
+import importlib.util
+import json
 import os
 import signal
 import socket
@@ -30,9 +36,6 @@ from policy_ray.adapters import storage
 from policy_ray.adapters.source import DocumentSource
 from policy_ray.core.identity import sha256_hex
 
-pytest.importorskip("moto.server", reason="tests/cluster/test_s3_night.py needs moto[server] in the virtualenv")
-boto3 = pytest.importorskip("boto3")
-
 NIGHT = date(2026, 12, 1)
 INPUT = "s3://incoming/2026-12-01"
 LAKE = "s3://lake/policy-ray"
@@ -48,6 +51,11 @@ def _free_port() -> int:
 @pytest.fixture(scope="module")
 def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, str]]:
     """A moto S3 server on 127.0.0.1:<free port>; yields the project's storage options for it."""
+    missing = [m for m in ("moto.server", "boto3") if importlib.util.find_spec(m.split(".")[0]) is None
+               or importlib.util.find_spec(m) is None]
+    if missing:
+        pytest.fail(f"{missing} not importable: install requirements.lock into this virtualenv (make install); "
+                    "the S3 tests need moto[server] and boto3")
     port = _free_port()
     log = tmp_path_factory.mktemp("moto") / "server.log"
     env = {k: v for k, v in os.environ.items() if not k.startswith("AWS_")}
@@ -80,6 +88,8 @@ def s3_endpoint(tmp_path_factory: pytest.TempPathFactory) -> Iterator[dict[str, 
 
 @pytest.fixture(scope="module")
 def s3(s3_endpoint: dict[str, str]) -> Any:
+    import boto3
+
     return boto3.client("s3", endpoint_url=s3_endpoint["AWS_ENDPOINT_URL"],
                         aws_access_key_id=s3_endpoint["AWS_ACCESS_KEY_ID"],
                         aws_secret_access_key=s3_endpoint["AWS_SECRET_ACCESS_KEY"],
@@ -220,22 +230,29 @@ def test_a_night_from_s3_into_an_s3_lake(s3: Any, s3_endpoint: dict[str, str], t
     from policy_ray.sample import generate_night
 
     folder = tmp_path / "night"
-    generate_night(folder, 10, 21, acord_form=acord_form, include_hostile=True, scanned_share=0.0)
-    (folder / "ground_truth.jsonl").unlink()
+    truth = generate_night(folder, 10, 21, acord_form=acord_form, include_hostile=True, scanned_share=0.15)
+    scanned = {f"{INPUT}/{t['file']}" for t in map(json.loads, truth.read_text().splitlines()) if t["scanned"]}
+    assert scanned, "the night needs a scanned document for the OCR pool"
+    truth.unlink()
     inputs = _upload(s3, folder, INPUT)
     _bucket(s3, "lake")
-    settings = Settings(extractors=1, ocr=False, storage_options=dict(s3_endpoint), commit_every_docs=5)
+    settings = Settings(extractors=1, ocr=True, ocr_workers=1, ocr_engine="tesseract", commit_every_docs=5,
+                        storage_options=dict(s3_endpoint), ocr_breaker_name=f"s3-breaker-{os.getpid()}")
     request = NightRequest(INPUT, LAKE, NIGHT, progress=False)
 
     first = run_night(request, settings)
     lake = Lake(LAKE, storage_options=s3_endpoint)
     ledger = _rows(lake, "documents", ["source_uri", "disposition", "idempotency_key"])
     assert Counter(r["source_uri"] for r in ledger) == Counter(inputs), "one ledger row per input object"
-    policies = _rows(lake, "policies", ["idempotency_key", "source_uri"])
+    policies = _rows(lake, "policies", ["idempotency_key", "source_uri", "extraction_path"])
     assert policies, "nothing was committed from S3"
     committed = {r["idempotency_key"] for r in ledger if r["disposition"] == "committed"}
     assert committed == {r["idempotency_key"] for r in policies}
     assert first.listed == len(inputs) and first.processed > 0
+    # The scans went to the OCR pool, whose actor read them from S3 and committed what it read.
+    assert first.sent_to_ocr == len(scanned), (first.sent_to_ocr, sorted(scanned))
+    read_by_ocr = {r["source_uri"] for r in policies if r["extraction_path"] == "ocr"}
+    assert read_by_ocr and read_by_ocr <= scanned, (read_by_ocr, scanned)
 
     counts = {name: len(_rows(lake, name, ["batch_id"])) for name in ("documents", "policies", "dead_letters")}
     again = run_night(request, settings)

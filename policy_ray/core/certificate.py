@@ -18,8 +18,9 @@ from policy_ray.core.confidence import EVIDENCE_BASE, check_term, scale
 from policy_ray.core.labels import find_label_values
 from policy_ray.core.layout import Line
 from policy_ray.core.models import Coverage, MappedDocument, PolicyRecord
+from policy_ray.core.names import clean_name
 from policy_ray.core.templates import Template
-from policy_ray.core.values import clean_name, clean_policy_number, find_dates, parse_date, parse_money
+from policy_ray.core.values import clean_policy_number, find_dates, parse_date, parse_money
 
 
 @dataclass(frozen=True)

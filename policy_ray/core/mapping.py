@@ -34,9 +34,9 @@ from policy_ray.core.coverage_table import (
 from policy_ray.core.labels import LabelHit, find_label_values, key_value_column, split_at_labels
 from policy_ray.core.layout import Line, page_lines
 from policy_ray.core.models import Coverage, MappedDocument, PolicyRecord, RawExtraction
+from policy_ray.core.names import clean_name
 from policy_ray.core.templates import GENERIC_TEMPLATE_ID, Template, TemplateRegistry
 from policy_ray.core.values import (
-    clean_name,
     clean_policy_number,
     detect_currency,
     find_dates,

@@ -14,6 +14,7 @@ from typing import Any
 
 from policy_ray.core.breaker import BreakerConfig
 from policy_ray.core.coverage_table import ColumnKeywords
+from policy_ray.core.heading import HeadingRules
 from policy_ray.core.mapping import MappingConfig
 from policy_ray.core.routing import RoutingMatrix, matrix_from_dict
 from policy_ray.core.templates import registry_from_dicts
@@ -121,8 +122,13 @@ def load_pipeline_data(settings: Settings) -> PipelineData:
     mapping = MappingConfig(
         registry=registry,
         columns=ColumnKeywords.from_mapping(labels["table"]),
-        carrier_keywords=tuple(heading.get("carrier_keywords", ())),
-        carrier_exclude=tuple(heading.get("exclude", ())),
+        heading=HeadingRules(
+            carrier_keywords=tuple(heading.get("carrier_keywords", ())),
+            exclude=tuple(heading.get("exclude", ())),
+            title_words=tuple(heading.get("title_words", ())),
+            letterhead=tuple(heading.get("letterhead", ())),
+        ),
+        qualifiers=tuple(labels.get("split", {}).get("qualifiers", ())),
     )
     templates_hash = hashlib.sha256(
         b"".join(p.name.encode() + bytes.fromhex(_sha256_file(p)) for p in template_files)

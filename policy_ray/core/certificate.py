@@ -14,12 +14,13 @@ from dataclasses import dataclass
 from datetime import date
 from typing import Any
 
-from policy_ray.core.confidence import EVIDENCE_BASE, check_term, scale
+from policy_ray.core.confidence import EVIDENCE_BASE, UNDECIDED_NAME_END, check_term, scale
 from policy_ray.core.labels import find_label_values
 from policy_ray.core.layout import Line
 from policy_ray.core.models import Coverage, MappedDocument, PolicyRecord
+from policy_ray.core.names import clean_name, name_from_lines
 from policy_ray.core.templates import Template
-from policy_ray.core.values import clean_name, clean_policy_number, find_dates, parse_date, parse_money
+from policy_ray.core.values import clean_policy_number, find_dates, parse_date, parse_money
 
 
 @dataclass(frozen=True)
@@ -59,9 +60,14 @@ def map_form(form: Mapping[str, str], template: Template, *, certificate_text: s
                 limits.append((name, money.amount))
         policies.append(PolicyLine(spec["line"], number, eff.value if eff else None, exp.value if exp else None,
                                    carrier, quality, tuple(limits)))
-    insured = clean_name(values.get(template.fields["insured_name"].form_fields[0], "")) \
-        if "insured_name" in template.fields else None
-    return _assemble(policies, insured, base if insured else 0.0, template, base, "form_field")
+    insured: str | None = None
+    insured_conf = 0.0
+    if "insured_name" in template.fields:
+        # The box holds the name, often a "DBA" line and the mailing address: the legal name only.
+        block = name_from_lines(values.get(template.fields["insured_name"].form_fields[0], "").splitlines())
+        insured = block.name
+        insured_conf = scale(base, 1.0 if block.decided else UNDECIDED_NAME_END) if insured else 0.0
+    return _assemble(policies, insured, insured_conf, template, base, "form_field")
 
 
 def map_text(pages: Sequence[Sequence[Line]], template: Template) -> MappedDocument:
@@ -70,13 +76,15 @@ def map_text(pages: Sequence[Sequence[Line]], template: Template) -> MappedDocum
     insurers = _insurers(lines)
     stop = ("INSURER", "PRODUCER", "CONTACT", "INSURER(S) AFFORDING COVERAGE", "PHONE", "E-MAIL")
     insured_hits = find_label_values(lines, template.fields["insured_name"].labels, stop_labels=stop,
-                                     accept=lambda v: clean_name(v) is not None)
-    insured = next((n for n in (clean_name(h.value) for h in insured_hits) if n), None)
+                                     accept=lambda v: clean_name(v) is not None, name_block=True)
+    hit = insured_hits[0] if insured_hits else None
+    insured = clean_name(hit.value) if hit else None
     captions: Mapping[str, Sequence[str]] = template.options.get("line_keywords", {})
     limit_names: Mapping[str, str] = template.options.get("limit_labels", {})
+    number_x0 = _number_column_x0(lines)
     policies: list[PolicyLine] = []
     for kind, section in _sections(lines, captions):
-        row = next((parsed for line in section if (parsed := _policy_row(line))), None)
+        row = next((parsed for line in section if (parsed := _policy_row(line, number_x0))), None)
         if row is None:
             continue
         letter, number, eff, exp = row
@@ -84,7 +92,8 @@ def map_text(pages: Sequence[Sequence[Line]], template: Template) -> MappedDocum
         limits = tuple((f"{kind} - {name}", amount) for name, amount in _section_limits(section, limit_names))
         policies.append(PolicyLine(kind, number, eff, exp, carrier, 1.0 if carrier else 0.0, limits))
     base = EVIDENCE_BASE["template_label"]
-    return _assemble(policies, insured, base if insured else 0.0, template, base, "certificate_layout")
+    insured_conf = scale(base, hit.quality) if insured and hit else 0.0
+    return _assemble(policies, insured, insured_conf, template, base, "certificate_layout")
 
 
 def _sections(lines: Sequence[Line], captions: Mapping[str, Sequence[str]]) -> list[tuple[str, list[Line]]]:
@@ -163,7 +172,25 @@ def _wrapped_amount(next_line: Line, names: Mapping[str, str], caption_x0: float
 _ROW_NUMBER = re.compile(r"^[A-Z0-9][A-Z0-9\-/.]{4,29}$")
 
 
-def _policy_row(line: Line) -> tuple[str | None, str, date | None, date | None] | None:
+def _number_column_x0(lines: Sequence[Line]) -> float:
+    """Where the POLICY NUMBER column starts: right of every header caption printed left of its own
+    (TYPE OF INSURANCE, and the narrow ADDL INSD / SUBR WVD columns whose Y/N marks sit right beside
+    the number). Unbounded when the caption is not found."""
+    for line in lines:
+        words = line.words
+        for a, b in itertools.pairwise(words):
+            if a.text.upper() == "POLICY" and b.text.upper() in ("NUMBER", "NO.", "NO", "#"):
+                # Header captions stack on two lines ("ADDL" over "INSD"): look a little above and below.
+                band = [w for ln in lines if ln.page == line.page and abs(ln.top - line.top) <= 8.0
+                        for w in ln.words if w.x1 <= a.x0 + 0.5]
+                return max((w.x1 for w in band), default=float("-inf")) - 1.0
+    return float("-inf")
+
+
+RowFields = tuple[str | None, str, date | None, date | None]  # insurer letter, number, effective, expiration
+
+
+def _policy_row(line: Line, number_x0: float = float("-inf")) -> RowFields | None:
     """A table row that carries a policy number followed by its effective and expiration dates."""
     dates = find_dates(line.text)
     if len(dates) < 2:
@@ -172,7 +199,7 @@ def _policy_row(line: Line) -> tuple[str | None, str, date | None, date | None] 
     if first_date_x is None:
         return None
     before = [w for w in line.words if w.x1 <= first_date_x]
-    number = _number_before(before)
+    number = _number_before([w for w in before if w.x0 >= number_x0])
     if number is None:
         return None
     letter = before[0].text.strip().upper() if before and re.fullmatch(r"[A-F]", before[0].text.strip()) else None
@@ -180,12 +207,15 @@ def _policy_row(line: Line) -> tuple[str | None, str, date | None, date | None] 
 
 
 def _number_before(words: Sequence[Any]) -> str | None:
-    """The policy number: the segment just left of the dates (it may hold a space, e.g. 'WC 12-3456')."""
+    """The policy number: the segment just left of the dates (it may hold a space, e.g. 'WC 12-3456').
+    A lone Y, N or X is a check mark of a neighbouring column, never part of the number."""
     for size in (3, 2, 1):
         if len(words) < size:
             continue
         tail = words[-size:]
         if any(b.x0 - a.x1 > 2.0 * max(a.bottom - a.top, 1.0) for a, b in itertools.pairwise(tail)):
+            continue
+        if any(w.text.strip().upper() in ("Y", "N", "X") for w in tail):
             continue
         candidate = " ".join(w.text for w in tail)
         number = clean_policy_number(candidate)

@@ -23,6 +23,15 @@ EVIDENCE_BASE: dict[str, float] = {
 }
 
 CONFLICT_FACTOR = 0.6  # two different plausible values for one field
+# A name whose last line the layout leaves open (a second line that may or may not continue it, a
+# "DBA" line before the legal name): kept below the accept threshold, for a person to read.
+UNDECIDED_NAME_END = 0.85
+# A carrier name from the page heading that the document does not repeat anywhere (no footer, no
+# "Issued by", no NAIC number under it): an agency's letterhead looks the same. Below accept.
+UNCORROBORATED_HEADING = 0.9
+# A different value for a field with at least this confidence contradicts the winner (unless the
+# winner's evidence is stronger in kind: a form field or the template's own label).
+RIVAL_CONFIDENCE = 0.7
 MAX_TERM_DAYS = 5 * 366
 MIN_TERM_DAYS = 1
 

@@ -18,6 +18,7 @@ from policy_ray.core.models import Coverage, Table, Word
 from policy_ray.core.values import is_none_marker, parse_money
 
 NUMERIC_KINDS = ("limit", "deductible", "premium")
+SKIP = "skip"  # a column the schedule prints and we do not read (location, coinsurance, rate)
 _MONEYISH = re.compile(
     r"^\(?(?:USD|US\$|\$|€|£)?\s?-?\d{1,3}(?:,\d{3})*(?:\.\d{1,2})?\)?$|^\(?\$?\d{3,}(?:\.\d{1,2})?\)?$"
 )
@@ -32,10 +33,15 @@ class ColumnKeywords:
     deductible: tuple[str, ...]
     premium: tuple[str, ...]
     total: tuple[str, ...]
+    total_due: tuple[str, ...] = ()  # "Total Amount Due": premium plus fees and taxes, not the premium
+    charges: tuple[str, ...] = ()  # words of rows that are fees or taxes, not coverages
+    extra_columns: tuple[str, ...] = ()  # headers of columns we do not read ("Loc", "Coinsurance")
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Sequence[str]]) -> ColumnKeywords:
-        return cls(**{k: tuple(data[k]) for k in ("name", "limit", "deductible", "premium", "total")})
+        required = {k: tuple(data[k]) for k in ("name", "limit", "deductible", "premium", "total")}
+        optional = {k: tuple(data.get(k, ())) for k in ("total_due", "charges", "extra_columns")}
+        return cls(**required, **optional)
 
     def kinds(self) -> dict[str, tuple[str, ...]]:
         return {"name": self.name, "limit": self.limit, "deductible": self.deductible, "premium": self.premium}
@@ -51,11 +57,13 @@ class Row:
 @dataclass
 class TableResult:
     rows: list[Row] = field(default_factory=list)
-    total: Decimal | None = None
+    total: Decimal | None = None  # the schedule's premium total
     total_quality: float = 0.0
     source: str = "words"
     currency: str | None = None
     pages: set[int] = field(default_factory=set)
+    charges: list[Decimal] = field(default_factory=list)  # fee and tax rows: not coverages, not premium
+    due: Decimal | None = None  # "Total Amount Due": premium plus charges
 
     @property
     def premiums(self) -> list[Decimal | None]:
@@ -85,6 +93,14 @@ def find_header(words: Sequence[Word], keywords: ColumnKeywords) -> dict[str, tu
             used.update(idx)
             spans[kind] = (words[i].x0, words[i + len(parts) - 1].x1)
             break
+    # Extra columns ("Loc", "Bldg", "Coinsurance") may repeat: each occurrence is a column to skip.
+    for phrase in sorted(keywords.extra_columns, key=lambda p: -len(p.split())):
+        parts = _norm(phrase).split()
+        for i in range(len(tokens) - len(parts) + 1):
+            idx = range(i, i + len(parts))
+            if parts and not any(j in used for j in idx) and [tokens[j] for j in idx] == parts:
+                used.update(idx)
+                spans[f"{SKIP}{i}"] = (words[i].x0, words[i + len(parts) - 1].x1)
     numeric = [k for k in NUMERIC_KINDS if k in spans]
     if "name" not in spans or len(numeric) < 2:
         return None
@@ -96,14 +112,22 @@ def find_header(words: Sequence[Word], keywords: ColumnKeywords) -> dict[str, tu
     return spans
 
 
-def _name_cell(line: Line, grouped: set[int], name_x0: float, first_numeric_x0: float) -> str:
+def _name_cell(line: Line, grouped: set[int], name_left: float, first_numeric_x0: float) -> str:
     """The coverage name: the first cell that starts in the name column. Text in the amount columns
     ("Actual Loss Sustained" as a limit) is not part of the name, even when it reaches leftwards."""
     for segment in line.segments:
-        words = [w for w in segment.words if id(w) not in grouped]
-        if words and name_x0 - 40 < words[0].x0 < first_numeric_x0 - 2:
+        words = [w for w in segment.words if id(w) not in grouped and w.x0 > name_left]
+        if words and words[0].x0 < first_numeric_x0 - 2:
             return " ".join(w.text for w in words)
     return ""
+
+
+def _name_left(spans: Mapping[str, tuple[float, float]]) -> float:
+    """Where the name column starts: a little left of its header, but right of skipped columns before it
+    ("Loc", "Bldg")."""
+    name_x0 = spans["name"][0]
+    before = [spans[k][1] for k in spans if k.startswith(SKIP) and spans[k][0] < name_x0]
+    return max([name_x0 - 40, *((x1 + name_x0) / 2 for x1 in before)])
 
 
 def _value_groups(words: Sequence[Word]) -> list[list[Word]]:
@@ -122,10 +146,14 @@ def _value_groups(words: Sequence[Word]) -> list[list[Word]]:
 
 def _assign(groups: list[list[Word]], spans: Mapping[str, tuple[float, float]]) -> dict[str, list[Word]]:
     """Amounts to columns. A column runs from its header's left edge to the next header's left edge:
-    that holds whether the carrier aligns values left, centred or right under its headers."""
-    columns = sorted((k for k in NUMERIC_KINDS if k in spans), key=lambda k: spans[k][0])
+    that holds whether the carrier aligns values left, centred or right under its headers. Amounts in
+    columns we do not read ("Loc 1", "Rate 0.25") are dropped."""
+    name_x0 = spans["name"][0] if "name" in spans else float("-inf")
+    columns = sorted((k for k in spans if k in NUMERIC_KINDS or (k.startswith(SKIP) and spans[k][0] > name_x0)),
+                     key=lambda k: spans[k][0])
     if len(groups) == len(columns):
-        return dict(zip(columns, groups, strict=True))
+        paired = dict(zip(columns, groups, strict=True))
+        return {k: g for k, g in paired.items() if k in NUMERIC_KINDS}
     assigned: dict[str, list[Word]] = {}
     for group in groups:
         right = group[-1].x1
@@ -133,7 +161,7 @@ def _assign(groups: list[list[Word]], spans: Mapping[str, tuple[float, float]]) 
         column = inside[-1] if inside else columns[0]
         if column not in assigned:
             assigned[column] = group
-    return assigned
+    return {k: g for k, g in assigned.items() if k in NUMERIC_KINDS}
 
 
 def _parse_cell(text: str) -> tuple[Decimal | None, float, str | None]:
@@ -166,9 +194,21 @@ def _row_from_cells(name: str, cells: Mapping[str, str], page: int, word_conf: f
                         premium=values.get("premium")), quality, page)
 
 
-def _is_total(name: str, keywords: ColumnKeywords) -> bool:
-    folded = _norm(name)
-    return any(folded == _norm(t) or folded.startswith(_norm(t) + " ") for t in keywords.total)
+def _total_kind(name: str, keywords: ColumnKeywords) -> str | None:
+    """"due" for a total of premium and charges ("Total Amount Due"), "premium" for a premium total."""
+    folded = f" {_norm(name)} "
+    if any(f" {_norm(t)} " in folded for t in keywords.total_due):
+        return "due"
+    stripped = folded.strip()
+    if any(stripped == _norm(t) or stripped.startswith(_norm(t) + " ") for t in keywords.total):
+        return "premium"
+    return None
+
+
+def is_charge(name: str, keywords: ColumnKeywords) -> bool:
+    """A fee, tax, surcharge or assessment row ("Policy Fee", "Surplus Lines Tax (4.94%)")."""
+    folded = f" {_norm(name)} "
+    return any(f" {_norm(c)} " in folded for c in keywords.charges)
 
 
 def parse_table_from_lines(pages: Sequence[Sequence[Line]], keywords: ColumnKeywords) -> TableResult | None:
@@ -203,7 +243,7 @@ def _read_rows(
     result: TableResult,
 ) -> bool:
     """Read rows into result; True when the table ended on this page (a total or a non-row line)."""
-    name_x0 = spans["name"][0]
+    name_left = _name_left(spans)
     first_numeric_x0 = min(spans[k][0] for k in NUMERIC_KINDS if k in spans)
     previous_bottom: float | None = None
     for line in lines:
@@ -212,15 +252,26 @@ def _read_rows(
         words = list(line.words)
         groups = _value_groups([w for w in words if w.x1 > first_numeric_x0 - 40])
         grouped = {id(w) for g in groups for w in g}
-        name = _name_cell(line, grouped, name_x0, first_numeric_x0)
+        name = _name_cell(line, grouped, name_left, first_numeric_x0)
         caption = " ".join(w.text for w in words if id(w) not in grouped)
-        if _is_total(name, keywords) or _is_total(caption, keywords):
+        total_kind = _total_kind(name, keywords) or _total_kind(caption, keywords)
+        if total_kind is not None or (groups and is_charge(name or caption, keywords)):
             cells = _assign(groups, spans)
             premium_words = cells.get("premium") or (groups[-1] if groups else [])
-            if premium_words:
-                amount, quality, currency = _parse_cell(" ".join(w.text for w in premium_words))
+            if not premium_words:
+                return True
+            amount, quality, currency = _parse_cell(" ".join(w.text for w in premium_words))
+            result.currency = result.currency or currency
+            if total_kind is None:
+                # A fee or tax inside the schedule: part of the amount due, neither coverage nor premium.
+                if amount is not None:
+                    result.charges.append(amount)
+                previous_bottom = line.bottom
+                continue
+            if total_kind == "due":
+                result.due = amount
+            else:
                 result.total, result.total_quality = amount, quality * recognition(min(w.conf for w in premium_words))
-                result.currency = result.currency or currency
             return True
         if not groups:
             if _CONTINUED.search(line.text):
@@ -264,10 +315,18 @@ def parse_table_from_cells(tables: Sequence[Table], keywords: ColumnKeywords) ->
         for row in rows[start:]:
             name = " ".join(row[i] for i, k in columns.items() if k == "name")
             texts = {k: re.sub(r"\s+", " ", row[i]) for i, k in columns.items() if k != "name" and i < len(row)}
-            if _is_total(name, keywords):
+            total_kind = _total_kind(name, keywords)
+            if total_kind is not None or is_charge(name, keywords):
                 amount, quality, _ = _parse_cell(texts.get("premium", "") or next(
                     (t for t in reversed(row) if t.strip()), ""))
-                result.total, result.total_quality = amount, quality * table.score
+                if total_kind is None:
+                    if amount is not None:
+                        result.charges.append(amount)
+                    continue
+                if total_kind == "due":
+                    result.due = amount
+                else:
+                    result.total, result.total_quality = amount, quality * table.score
                 return result
             parsed = _row_from_cells(name, texts, table.page, table.score)
             if parsed:
@@ -284,5 +343,8 @@ def _header_from_cells(row: Sequence[str], keywords: ColumnKeywords) -> dict[int
             if kind not in columns.values() and any(folded == _norm(p) for p in phrases):
                 columns[i] = kind
                 break
+        else:
+            if any(folded == _norm(p) for p in keywords.extra_columns):
+                columns[i] = SKIP
     kinds = set(columns.values())
     return columns if "name" in kinds and len(kinds & set(NUMERIC_KINDS)) >= 2 else None

@@ -3,34 +3,38 @@ its value underneath. Pure functions over lines of positioned words."""
 
 from __future__ import annotations
 
-import itertools
 import re
 from collections.abc import Callable, Iterable, Iterator, Sequence
-from dataclasses import dataclass
-from functools import lru_cache
+from dataclasses import dataclass, replace
 
+from policy_ray.core.captions import (
+    combined_regex,
+    continues_caption,
+    is_other_caption,
+    label_regex,
+    looks_like_label,
+    split_at_labels,
+    starts_with_label,
+)
+from policy_ray.core.confidence import UNDECIDED_NAME_END
 from policy_ray.core.layout import Line, Segment, overlaps
+from policy_ray.core.names import name_from_lines
+
+__all__ = ["LabelHit", "find_label_values", "key_value_column", "label_regex", "split_at_labels"]
 
 
 @dataclass(frozen=True)
 class LabelHit:
     label: str
     value: str
-    placement: str  # "inline" | "right" | "below"
+    placement: str  # "inline" | "right" | "right_unseparated" | "below"
     page: int
     conf: float  # recognition confidence of the value's words (1.0 for a text layer)
     top: float
     x0: float = 0.0  # left edge of the value's cell (the label's segment for an inline value)
-
-
-@lru_cache(maxsize=512)
-def label_regex(label: str) -> re.Pattern[str]:
-    words = [re.escape(w) for w in label.split()]
-    body = r"\s*".join(words) if len(words) == 1 else r"\s+".join(words)
-    # A label starts its segment and ends at a word boundary, optionally followed by ':' '#' or '.'.
-    # A label that ends in punctuation ("Policy #") may have its value glued on ("Policy #BWS-1").
-    boundary = "" if not label[-1:].isalnum() else "(?![A-Za-z0-9])"
-    return re.compile(rf"(?i)^\s*{body}{boundary}\s*[:#.]?\s*")
+    line: int = -1  # index of the line the value starts on
+    value_x0: float = 0.0  # left edge of the value's own first word
+    quality: float = 1.0  # below 1 when the layout leaves open where the value ends (a wrapped name)
 
 
 def _strip_other_labels(value: str, stop_labels: Sequence[str]) -> str:
@@ -52,14 +56,16 @@ def find_label_values(
     whole_line: bool = False,
     page_width: float = 612.0,
     accept: Callable[[str], bool] = bool,
+    name_block: bool = False,
 ) -> list[LabelHit]:
     """Every place one of `labels` (longest first) starts a segment, with the value it introduces.
 
     A label's value is looked for inline, then in the next cell, then under the label; the first
-    place whose text `accept`s (parses as the field's type) wins.
+    place whose text `accept`s (parses as the field's type) wins. With `name_block`, a value is a name
+    that may continue on the lines under it (see `policy_ray.core.names.name_from_lines`).
     """
     own = frozenset(lab.casefold() for lab in labels)
-    combined, ordered = _combined_regex(own | frozenset(lab.casefold() for lab in stop_labels))
+    combined, ordered = combined_regex(own | frozenset(lab.casefold() for lab in stop_labels))
     hits: list[LabelHit] = []
     for index, line in enumerate(lines):
         for seg_index, segment in enumerate(line.segments):
@@ -69,51 +75,14 @@ def find_label_values(
             label = ordered[m.lastindex - 1]
             if label not in own:
                 continue  # a longer label of another field starts here ("Insured Mailing Address")
-            hit = next((h for h in _values_for(lines, index, seg_index, segment, m.end(), label, stop_labels,
-                                               whole_line, page_width) if accept(h.value)), None)
+            found = _values_for(lines, index, seg_index, segment, m.end(), label, stop_labels, whole_line,
+                                page_width)
+            if name_block:
+                found = (h for h in (_with_name_block(lines, h, stop_labels) for h in found) if h is not None)
+            hit = next((h for h in found if accept(h.value)), None)
             if hit:
                 hits.append(hit)
     return hits
-
-
-def split_at_labels(lines: Sequence[Line], labels: Iterable[str]) -> list[Line]:
-    """Split a segment where a label with a colon starts inside it ("Eff. Date: 02/10/2026 Exp. Date:
-    02/10/2027" set with ordinary spaces): each label then starts a segment of its own, as it would
-    had the layout left a wider gap. Labels inside a longer label ("Named Insured:") are not split off."""
-    combined, _ = _combined_regex(frozenset(lab.casefold() for lab in labels))
-    out: list[Line] = []
-    for line in lines:
-        segments: list[Segment] = []
-        for segment in line.segments:
-            segments.extend(_split_segment(segment, combined))
-        out.append(line if len(segments) == len(line.segments) else Line(line.page, tuple(segments)))
-    return out
-
-
-def _split_segment(segment: Segment, combined: re.Pattern[str]) -> list[Segment]:
-    words = segment.words
-    starts: list[int] = []
-    i = 0
-    while i < len(words):
-        m = combined.match(" ".join(w.text for w in words[i:]))
-        if m is None:
-            i += 1
-            continue
-        if i > 0 and ":" in m.group(0):
-            starts.append(i)
-        i += max(1, len(m.group(0).split()))  # skip the label's own words: "Insured" in "Named Insured"
-    if not starts:
-        return [segment]
-    bounds = [0, *starts, len(words)]
-    return [Segment(words[a:b]) for a, b in itertools.pairwise(bounds)]
-
-
-@lru_cache(maxsize=256)
-def _combined_regex(labels: frozenset[str]) -> tuple[re.Pattern[str], tuple[str, ...]]:
-    """One alternation of every label, longest first: a segment is matched once, not once per label."""
-    ordered = tuple(sorted(labels, key=lambda lab: (-len(lab), lab)))
-    parts = [f"({label_regex(lab).pattern.removeprefix('(?i)^')})" for lab in ordered]
-    return re.compile("(?i)^(?:" + "|".join(parts) + ")"), ordered
 
 
 def _values_for(
@@ -131,10 +100,20 @@ def _values_for(
     inline = segment.text[label_end:].strip()
     rest = line.segments[seg_index + 1:]
     separated = segment.text[:label_end].rstrip()[-1:] in (":", "#", ".")
-    if inline and not separated and _continues_caption(inline):
-        # "NAMED INSURED AND MAILING ADDRESS": a longer caption this label only begins. Its value is
-        # underneath (or in the next cell), never the caption's own remaining words.
-        inline = ""
+    if inline and not separated:
+        qualified = re.match(r"^\([^()]*\)\s*[:#]\s*(.*)$", inline)
+        if qualified:  # "Named Insured (First): X"
+            inline, separated = qualified.group(1).strip(), True
+        elif is_other_caption(inline, stop_labels):
+            return  # "Carrier Code: 4471", "Insured Location: 45 Oak St": a different caption
+        else:
+            carries = continues_caption(inline, stop_labels)
+            if carries is False:
+                return  # "Insurance Company of the West": the label's words begin a name
+            if carries:
+                # "NAMED INSURED AND MAILING ADDRESS": a longer caption this label only begins. Its value is
+                # underneath (or in the next cell), never the caption's own remaining words.
+                inline = ""
     value_x0 = segment.x0
     if whole_line and rest:
         if not inline:
@@ -151,7 +130,12 @@ def _values_for(
     if inline:
         value = _strip_other_labels(inline, stop_labels)
         if value:
-            yield LabelHit(label, value, "inline", line.page, _conf_of(segment, rest), line.top, value_x0)
+            yield LabelHit(label, value, "inline", line.page, _conf_of(segment, rest), line.top, value_x0,
+                           index, _inline_x0(segment, label_end))
+    if inline and not whole_line:
+        # "Named Insured: See Schedule", "Insurer Lakeshore Mutual": the label's value is on its line,
+        # whether or not it parses; the next cell and the line below belong to something else.
+        return
     below = _value_below(lines, index, segment, label, stop_labels)
     if rest and rest[0].x0 - segment.x1 < 0.4 * page_width:
         nxt = rest[0]
@@ -160,11 +144,22 @@ def _values_for(
         header_row = (not separated and below is not None and not any(c.isdigit() for c in nxt.text)
                       and _value_below(lines, index, nxt, "", stop_labels) is not None)
         value = _strip_other_labels(nxt.text, stop_labels)
-        if value and not header_row and not _looks_like_label(value, stop_labels):
+        if (value and not header_row and not looks_like_label(value, stop_labels)
+                and not is_other_caption(nxt.text, stop_labels)):
             placement = "right" if separated else "right_unseparated"
-            yield LabelHit(label, value, placement, line.page, nxt.conf, line.top, nxt.x0)
+            yield LabelHit(label, value, placement, line.page, nxt.conf, line.top, nxt.x0, index, nxt.x0)
     if below is not None:
         yield below
+
+
+def _inline_x0(segment: Segment, label_end: int) -> float:
+    """Left edge of the first word that starts after the label's text."""
+    offset = 0
+    for word in segment.words:
+        if offset >= label_end:
+            return word.x0
+        offset += len(word.text) + 1
+    return segment.x1
 
 
 def _value_below(
@@ -172,29 +167,72 @@ def _value_below(
 ) -> LabelHit | None:
     line = lines[index]
     reach = 2.6 * max(line.height, 6.0)
-    for below in lines[index + 1:index + 4]:
+    left, right = _caption_column(line, label_seg)
+    for below_index in range(index + 1, min(index + 4, len(lines))):
+        below = lines[below_index]
         if below.page != line.page or below.top - line.bottom > reach:
             return None
-        for seg in below.segments:
+        for whole in below.segments:
+            # Captions typed in one run have their values in columns: a value is the part of a cell
+            # that stands under its own caption.
+            words = tuple(w for w in whole.words if left <= (w.x0 + w.x1) / 2 < right)
+            if not words:
+                continue
+            seg = Segment(words)
             # The value sits under the label: starts near the label's left edge and overlaps it.
             # Directly under the label, or indented a little to its right (form boxes).
             aligned = abs(seg.x0 - label_seg.x0) <= max(12.0, 1.5 * line.height)
             indented = label_seg.x0 <= seg.x0 <= label_seg.x1 + 40.0
             if (aligned and overlaps(seg.x0, seg.x1, label_seg.x0, label_seg.x1) > 0) or indented:
-                if _looks_like_label(seg.text, stop_labels):
+                if looks_like_label(seg.text, stop_labels) or is_other_caption(seg.text, stop_labels):
                     return None
                 value = _strip_other_labels(seg.text, stop_labels)
-                return LabelHit(label, value, "below", line.page, seg.conf, below.top, seg.x0) if value else None
+                return (LabelHit(label, value, "below", line.page, seg.conf, below.top, seg.x0, below_index, seg.x0)
+                        if value else None)
     return None
 
 
-CAPTION_CONNECTORS = frozenset({"and", "&", "or", "of", "/", "+", "and/or"})
+def _caption_column(line: Line, label_seg: Segment) -> tuple[float, float]:
+    """The x-range of a caption's values when its neighbours on the line were typed in the same run
+    (no column gap between them); unbounded otherwise."""
+    segments = line.segments
+    i = next((k for k, s in enumerate(segments) if s is label_seg), -1)
+    if i < 0:
+        return float("-inf"), float("inf")
+    close = 1.6 * max(line.height, 1.0)
+    left, right = float("-inf"), float("inf")
+    if i > 0 and label_seg.x0 - segments[i - 1].x1 <= close:
+        left = segments[i - 1].x1
+    if i + 1 < len(segments) and segments[i + 1].x0 - label_seg.x1 <= close:
+        right = segments[i + 1].x0
+    return left, right
 
 
-def _continues_caption(text: str) -> bool:
-    """Whether words after a label carry the caption on ("... and Mailing Address", "... & Address")."""
-    first = text.split(maxsplit=1)[0].casefold()
-    return first in CAPTION_CONNECTORS or first.startswith(("&", "/"))
+def _with_name_block(lines: Sequence[Line], hit: LabelHit, stop_labels: Sequence[str]) -> LabelHit | None:
+    """The hit's value as a name: joined with the lines that continue it, its end decided or not."""
+    more = _lines_under(lines, hit.line, hit.value_x0, stop_labels) if hit.line >= 0 else []
+    block = name_from_lines([hit.value, *more])
+    if block.name is None:
+        return None
+    return replace(hit, value=block.name, quality=1.0 if block.decided else UNDECIDED_NAME_END)
+
+
+def _lines_under(lines: Sequence[Line], index: int, x0: float, stop_labels: Sequence[str]) -> list[str]:
+    """Texts of the lines right under line `index` that start at `x0` in the same print size: a block."""
+    found: list[str] = []
+    previous = lines[index]
+    height = next((w.height for w in previous.words if abs(w.x0 - x0) < 0.5), previous.height)
+    for nxt in lines[index + 1:index + 6]:
+        if nxt.page != previous.page or nxt.top - previous.bottom > 0.8 * max(height, 6.0):
+            break
+        seg = next((s for s in nxt.segments if abs(s.x0 - x0) <= max(2.5, 0.3 * height)), None)
+        if seg is None or abs(seg.height - height) > 0.35 * height or starts_with_label(seg.text, stop_labels):
+            break
+        if any(s.x1 <= x0 and starts_with_label(s.text, stop_labels) for s in nxt.segments):
+            break  # the next row of a label-value grid ("Policy Number:   CPP 0042"), not more of the name
+        found.append(seg.text)
+        previous = nxt
+    return found
 
 
 def key_value_column(hits: Iterable[LabelHit], *, min_rows: int = 3, tolerance: float = 2.0) -> set[LabelHit]:
@@ -208,15 +246,6 @@ def key_value_column(hits: Iterable[LabelHit], *, min_rows: int = 3, tolerance: 
         if len({h.label for h in peers}) >= min_rows and len({h.top for h in peers}) >= min_rows:
             column.add(hit)
     return column
-
-
-def _looks_like_label(text: str, stop_labels: Sequence[str]) -> bool:
-    """A caption, not a value: a known label with at most a letter or punctuation after it ('INSURER B :')."""
-    for label in stop_labels:
-        m = label_regex(label).match(text)
-        if m and len(text[m.end():].strip(" :#.")) <= 1:
-            return True
-    return False
 
 
 def _conf_of(segment: Segment, rest: Sequence[Segment]) -> float:

@@ -18,6 +18,7 @@ from policy_ray.core import certificate
 from policy_ray.core.confidence import (
     CONFLICT_FACTOR,
     EVIDENCE_BASE,
+    RIVAL_CONFIDENCE,
     check_term,
     name_casing,
     premiums_agree,
@@ -25,28 +26,34 @@ from policy_ray.core.confidence import (
     scale,
     term_is_regular,
 )
+from policy_ray.core.country import country_signals
 from policy_ray.core.coverage_table import (
     ColumnKeywords,
     TableResult,
     parse_table_from_cells,
     parse_table_from_lines,
 )
+from policy_ray.core.heading import HeadingRules, carrier_from_heading, heading_text, name_key
 from policy_ray.core.labels import LabelHit, find_label_values, key_value_column, split_at_labels
 from policy_ray.core.layout import Line, page_lines
 from policy_ray.core.models import Coverage, MappedDocument, PolicyRecord, RawExtraction
+from policy_ray.core.names import clean_name
 from policy_ray.core.templates import GENERIC_TEMPLATE_ID, Template, TemplateRegistry
 from policy_ray.core.values import (
-    clean_name,
     clean_policy_number,
     detect_currency,
     find_dates,
     numeric_date_order,
     parse_date,
     parse_money,
+    stated_currency,
 )
 
 LABELLED_FIELDS = ("policy_number", "insured_name", "effective_date", "expiration_date", "total_premium",
                    "carrier_name", "policy_period")
+# Evidence kinds a value can be stronger in than another's: read from a named form field, or found by
+# the carrier template's own label. Everything else (generic labels, headings, tables) is one kind.
+KIND_RANK = {"form_field": 2, "template_label": 1}
 
 
 def value_checks(day_first: bool | None) -> dict[str, Callable[[str], bool]]:
@@ -68,27 +75,39 @@ class Candidate:
     confidence: float
     evidence: str
     ambiguous: bool = False  # the text has another reading the document does not rule out
+    kind: str = ""  # evidence kind (EVIDENCE_BASE key)
+
+
+def same_value(a: Any, b: Any) -> bool:
+    """Two readings of one value: names and numbers compare without case, spacing or punctuation."""
+    if isinstance(a, str) and isinstance(b, str):
+        return name_key(a) == name_key(b)
+    return bool(a == b)
 
 
 @dataclass
 class FieldVotes:
-    """All candidate values for one field; the best wins, a strong disagreement lowers confidence."""
+    """All candidate values for one field; the best wins, a credible disagreement lowers confidence."""
 
     candidates: list[Candidate] = field(default_factory=list)
 
-    def add(self, value: Any, confidence: float, evidence: str, *, ambiguous: bool = False) -> None:
+    def add(self, value: Any, confidence: float, evidence: str, *, ambiguous: bool = False, kind: str = "") -> None:
         if value is not None and confidence > 0:
-            self.candidates.append(Candidate(value, confidence, evidence, ambiguous))
+            self.candidates.append(Candidate(value, confidence, evidence, ambiguous, kind))
 
     def best(self) -> Candidate | None:
         if not self.candidates:
             return None
         ranked = sorted(self.candidates, key=lambda c: -c.confidence)
         top = ranked[0]
-        rivals = [c for c in ranked[1:] if c.value != top.value and c.confidence >= top.confidence - 0.08]
+        # A different value with decent confidence contradicts the winner, however far below it,
+        # unless the winner's evidence is stronger in kind (a form field, the template's own label).
+        rivals = [c for c in ranked[1:] if not same_value(c.value, top.value)
+                  and c.confidence >= min(RIVAL_CONFIDENCE, top.confidence - 0.08)
+                  and KIND_RANK.get(top.kind, 0) <= KIND_RANK.get(c.kind, 0)]
         if rivals:
             return Candidate(top.value, scale(top.confidence, CONFLICT_FACTOR),
-                             f"{top.evidence}; conflicts with {rivals[0].evidence}", top.ambiguous)
+                             f"{top.evidence}; conflicts with {rivals[0].evidence}", top.ambiguous, top.kind)
         return top
 
 
@@ -96,8 +115,8 @@ class FieldVotes:
 class MappingConfig:
     registry: TemplateRegistry
     columns: ColumnKeywords
-    carrier_keywords: tuple[str, ...]
-    carrier_exclude: tuple[str, ...]
+    heading: HeadingRules
+    qualifiers: tuple[str, ...] = ()  # words that make a label name another party ("Additional Insured")
 
 
 def map_document(raw: RawExtraction, config: MappingConfig) -> MappedDocument:
@@ -105,28 +124,28 @@ def map_document(raw: RawExtraction, config: MappingConfig) -> MappedDocument:
     lines = [line for page in pages for line in page]
     text = "\n".join(line.text for line in lines)
     form = dict(raw.form_fields)
-    template = config.registry.match(text, form.keys())
+    template = config.registry.match(text, form.keys(), heading=heading_text(lines))
     if template is not None and template.kind == "acroform":
         return certificate.map_form(form, template, certificate_text=text)
     if template is not None and template.options.get("mode") == "certificate":
         return certificate.map_text(pages, template)
-    return _map_declarations(raw, pages, lines, text, template, config)
+    return _map_declarations(raw, lines, text, template, config)
 
 
 def _map_declarations(
     raw: RawExtraction,
-    pages: Sequence[Sequence[Line]],
     lines: Sequence[Line],
     text: str,
     template: Template | None,
     config: MappingConfig,
 ) -> MappedDocument:
     votes: dict[str, FieldVotes] = {name: FieldVotes() for name in LABELLED_FIELDS}
-    all_labels = [lab for labs in config.registry.generic_labels.values() for lab in labs]
-    all_labels += config.registry.other_labels
+    field_labels = [lab for labs in config.registry.generic_labels.values() for lab in labs]
     if template is not None:
-        all_labels += [lab for rule in template.fields.values() for lab in rule.labels]
-    lines = split_at_labels(lines, all_labels)
+        field_labels += [lab for rule in template.fields.values() for lab in rule.labels]
+    all_labels = [*field_labels, *config.registry.other_labels]
+    lines = split_at_labels(lines, all_labels, qualifiers=config.qualifiers, row_labels=field_labels)
+    pages = _by_page(lines)
     width = raw.pages[0].width if raw.pages else 612.0
     day_first = _date_order(template, text)
     checks = value_checks(day_first)
@@ -140,23 +159,41 @@ def _map_declarations(
         for evidence_kind, labels in sources:
             hits = find_label_values(lines, labels, stop_labels=all_labels, page_width=width,
                                      whole_line=name in ("policy_period", "effective_date", "expiration_date"),
-                                     accept=checks[name])
+                                     accept=checks[name], name_block=name == "insured_name")
             found.extend((name, evidence_kind, hit) for hit in hits)
     label_hits = len(found)
     grid = key_value_column(hit for _, _, hit in found)
     for name, evidence_kind, hit in found:
         _vote(votes, name, hit, evidence_kind, template, day_first, in_grid=hit in grid)
 
+    carrier_labels = set(config.registry.generic_labels.get("carrier_name", ()))
+    if template is not None and "carrier_name" in template.fields:
+        carrier_labels.update(template.fields["carrier_name"].labels)
+    heading = carrier_from_heading(
+        lines, config.heading,
+        skip={hit.line for _, _, hit in found},
+        labels=all_labels,
+        carrier_labels=carrier_labels,
+        not_names={name_key(c.value) for c in votes["insured_name"].candidates},
+    )
     if template is not None and template.carrier_name:
         votes["carrier_name"].add(template.carrier_name, EVIDENCE_BASE["template_constant"],
-                                  f"template:{template.id}")
-    elif not votes["carrier_name"].candidates:
-        heading = _carrier_from_heading(pages, config)
-        if heading:
-            votes["carrier_name"].add(heading[0], heading[1], "heading:page1")
+                                  f"template:{template.id}", kind="template_constant")
+    if heading is not None:
+        # The heading competes with the template and the labels: a different insurer named at the top of
+        # page 1 contradicts them. Agreeing, it adds nothing they do not already say.
+        evidence = "heading:page1" + ("" if heading.corroborated else " (said nowhere else)")
+        votes["carrier_name"].add(heading.name, heading.confidence, evidence, kind="heading")
 
     table = _coverage_table(raw, pages, config)
     return _assemble(votes, table, template, text, label_hits)
+
+
+def _by_page(lines: Sequence[Line]) -> list[list[Line]]:
+    pages: dict[int, list[Line]] = {}
+    for line in lines:
+        pages.setdefault(line.page, []).append(line)
+    return [pages[p] for p in sorted(pages)]
 
 
 def _date_order(template: Template | None, text: str) -> bool | None:
@@ -164,7 +201,8 @@ def _date_order(template: Template | None, text: str) -> bool | None:
     order = template.options.get("date_order") if template is not None else None
     if order in ("dmy", "mdy"):
         return order == "dmy"
-    return numeric_date_order(text, (template.currency if template is not None else None) or detect_currency(text))
+    stated = (template.currency if template is not None else None) or stated_currency(text)
+    return numeric_date_order(text, stated, country_signals(text))
 
 
 def _vote(votes: dict[str, FieldVotes], name: str, hit: LabelHit, evidence_kind: str,
@@ -176,7 +214,13 @@ def _vote(votes: dict[str, FieldVotes], name: str, hit: LabelHit, evidence_kind:
         base *= 0.92  # "Label   Value" with no colon: could be two captions side by side
     if hit.page > 1:
         base *= 0.9  # fields live on the first pages; a later hit is more likely policy wording
+    base *= hit.quality
     where = f"{evidence_kind}:{hit.label}@p{hit.page}/{hit.placement}"
+    kind = evidence_kind
+
+    def add(field_name: str, value: Any, confidence: float, *, ambiguous: bool = False) -> None:
+        votes[field_name].add(value, confidence, where, ambiguous=ambiguous, kind=kind)
+
     if name == "policy_number":
         number = clean_policy_number(hit.value)
         if number is None:
@@ -185,50 +229,26 @@ def _vote(votes: dict[str, FieldVotes], name: str, hit: LabelHit, evidence_kind:
         shape = 1.0
         if rule and rule.pattern is not None:
             shape = 1.0 if rule.pattern.fullmatch(number) else 0.5  # a template knows its numbers' shape
-        votes[name].add(number, scale(base, recognition(hit.conf), shape), where)
+        add(name, number, scale(base, recognition(hit.conf), shape))
     elif name in ("insured_name", "carrier_name"):
         value = clean_name(hit.value)
         if value:
-            votes[name].add(value, scale(base, recognition(hit.conf), name_casing(value)), where)
+            add(name, value, scale(base, recognition(hit.conf), name_casing(value)))
     elif name in ("effective_date", "expiration_date"):
         dates = find_dates(hit.value, day_first=day_first)
         if dates:  # the first date after the label; a second one would be the other end of a range
-            votes[name].add(dates[0].value, scale(base, recognition(hit.conf), dates[0].quality,
-                                                  1.0 if len(dates) == 1 else 0.97),
-                            where, ambiguous=dates[0].order_assumed)
+            add(name, dates[0].value, scale(base, recognition(hit.conf), dates[0].quality,
+                                            1.0 if len(dates) == 1 else 0.97), ambiguous=dates[0].order_assumed)
     elif name == "policy_period":
         dates = find_dates(hit.value, day_first=day_first)
         if len(dates) >= 2:
             q = scale(base, recognition(hit.conf), min(dates[0].quality, dates[1].quality))
-            votes["effective_date"].add(dates[0].value, q, where, ambiguous=dates[0].order_assumed)
-            votes["expiration_date"].add(dates[1].value, q, where, ambiguous=dates[1].order_assumed)
+            add("effective_date", dates[0].value, q, ambiguous=dates[0].order_assumed)
+            add("expiration_date", dates[1].value, q, ambiguous=dates[1].order_assumed)
     elif name == "total_premium":
         money = parse_money(hit.value)
         if money is not None:
-            votes[name].add(money.amount, scale(base, recognition(hit.conf), money.quality), where)
-
-
-def _carrier_from_heading(pages: Sequence[Sequence[Line]], config: MappingConfig) -> tuple[str, float] | None:
-    """The largest line near the top of page 1 that names an insurer (not an agency)."""
-    if not pages or not pages[0]:
-        return None
-    first = pages[0]
-    top_limit = first[0].top + 0.3 * max(line.bottom for line in first)
-    candidates = [line for line in first if line.top <= top_limit]
-    if not candidates:
-        return None
-    tallest = max(line.height for line in candidates)
-    for line in sorted(candidates, key=lambda ln: -ln.height):
-        for segment in line.segments:
-            folded = segment.text.casefold()
-            if any(k in folded.split() or k in folded for k in config.carrier_keywords) and not any(
-                x in folded for x in config.carrier_exclude
-            ):
-                name = clean_name(segment.text)
-                if name:
-                    quality = 1.0 if line.height >= tallest - 0.5 else 0.85
-                    return name, scale(EVIDENCE_BASE["heading"], quality, recognition(segment.conf))
-    return None
+            add(name, money.amount, scale(base, recognition(hit.conf), money.quality))
 
 
 def _coverage_table(raw: RawExtraction, pages: Sequence[Sequence[Line]], config: MappingConfig) -> TableResult | None:
@@ -242,10 +262,17 @@ def _coverage_table(raw: RawExtraction, pages: Sequence[Sequence[Line]], config:
         return None
 
     def rank(t: TableResult) -> tuple[int, int, float]:
-        agrees = premiums_agree(t.total, t.premiums)
+        agrees = premiums_agree(t.total, t.premiums) or _due_agrees(t)
         return (1 if agrees else 0, len(t.rows), 1.0 if t.source == "words" else 0.9)
 
     return max(candidates, key=rank)
+
+
+def _due_agrees(table: TableResult) -> bool | None:
+    """Whether the amount due is the coverage premiums plus the fee and tax rows."""
+    if table.due is None:
+        return None
+    return premiums_agree(table.due - sum(table.charges, Decimal("0")), table.premiums)
 
 
 def _assemble(votes: dict[str, FieldVotes], table: TableResult | None, template: Template | None, text: str,
@@ -259,45 +286,18 @@ def _assemble(votes: dict[str, FieldVotes], table: TableResult | None, template:
     total = chosen["total_premium"].value if chosen["total_premium"] else None
     if table is not None:
         coverages = tuple(r.coverage for r in table.rows)
-        row_quality = min(r.quality for r in table.rows)
-        conf["coverages"] = scale(EVIDENCE_BASE["table"], row_quality)
-        evidence["coverages"] = f"table:{table.source}@p{','.join(str(p) for p in sorted(table.pages))}"
-        if table.total is not None:
-            if total is None or total == table.total:
-                conf["total_premium"] = max(conf.get("total_premium", 0.0),
-                                            scale(EVIDENCE_BASE["table"], table.total_quality))
-                total = table.total
-            else:
-                conf["total_premium"] = scale(conf.get("total_premium", 0.0), CONFLICT_FACTOR)
-        agrees = premiums_agree(total, table.premiums)
-        if agrees is True:
-            # Independent evidence: the printed total is the sum of the printed premiums.
-            conf["total_premium"] = max(conf.get("total_premium", 0.0), 0.99)
-            conf["coverages"] = max(conf["coverages"], 0.97)
-        elif agrees is False:
-            conf["total_premium"] = scale(conf.get("total_premium", 0.0), 0.7)
-            conf["coverages"] = scale(conf["coverages"], 0.7)
-            errors.append("total_premium: coverage premiums do not add up to the total")
-
+        total = _check_schedule(table, total, conf, evidence, errors)
+    _check_term(chosen["effective_date"], chosen["expiration_date"], conf, errors)
     effective = chosen["effective_date"].value if chosen["effective_date"] else None
     expiration = chosen["expiration_date"].value if chosen["expiration_date"] else None
-    term_error = check_term(effective, expiration)
-    ambiguous = any(c is not None and c.ambiguous for c in (chosen["effective_date"], chosen["expiration_date"]))
-    if term_is_regular(_as_date(effective), _as_date(expiration)) and not ambiguous:
-        # Two dates read independently that form a usual policy term corroborate each other.
-        # A misread that still lands on the same day and month a whole term away is very unlikely.
-        # Not so a swapped day and month: both readings of "03/01/2026 - 03/01/2027" are regular terms.
-        for name in ("effective_date", "expiration_date"):
-            conf[name] = max(conf[name], 0.92) if conf[name] >= 0.75 else conf[name]
-    if term_error:
-        errors.append(term_error)
-        conf["effective_date"] = scale(conf["effective_date"], 0.3)
-        conf["expiration_date"] = scale(conf["expiration_date"], 0.3)
 
-    currency = (template.currency if template and template.currency else None) or detect_currency(text)
+    stated = (template.currency if template and template.currency else None) or stated_currency(text)
     if table is not None and table.currency:
-        currency = table.currency
-    conf["currency"] = 0.97 if currency else 0.0
+        stated = table.currency
+    # A currency the document states is certain; a bare "$" is the dollar of the country its addresses
+    # name (US dollars when none is named), which is likely but not stated.
+    currency = stated or detect_currency(text)
+    conf["currency"] = 0.97 if stated else (0.9 if currency else 0.0)
 
     record = PolicyRecord(
         document_type=template.document_type if template else "declarations",
@@ -319,6 +319,64 @@ def _assemble(votes: dict[str, FieldVotes], table: TableResult | None, template:
         validation_errors=tuple(errors),
         recognized=template is not None or label_hits > 0,
     )
+
+
+def _check_schedule(table: TableResult, total: Any, conf: dict[str, float], evidence: dict[str, str],
+                    errors: list[str]) -> Any:
+    """Coverage confidence from the schedule and the premium total it agrees with; returns the total."""
+    row_quality = min(r.quality for r in table.rows)
+    conf["coverages"] = scale(EVIDENCE_BASE["table"], row_quality)
+    evidence["coverages"] = f"table:{table.source}@p{','.join(str(p) for p in sorted(table.pages))}"
+    if table.total is not None:
+        if total is None or total == table.total:
+            conf["total_premium"] = max(conf.get("total_premium", 0.0),
+                                        scale(EVIDENCE_BASE["table"], table.total_quality))
+            total = table.total
+        else:
+            conf["total_premium"] = scale(conf.get("total_premium", 0.0), CONFLICT_FACTOR)
+    charges = sum(table.charges, Decimal("0"))
+    agrees = premiums_agree(total, table.premiums)
+    if agrees is True:
+        # Independent evidence: the printed total is the sum of the printed premiums.
+        conf["total_premium"] = max(conf.get("total_premium", 0.0), 0.99)
+        conf["coverages"] = max(conf["coverages"], 0.97)
+    elif agrees is False and table.charges and premiums_agree(total - charges, table.premiums):
+        # The "total" includes the fees and taxes: the rows are read right, but that total is no premium.
+        conf["total_premium"] = scale(conf.get("total_premium", 0.0), 0.7)
+        conf["coverages"] = max(conf["coverages"], 0.97)
+        errors.append("total_premium: the total includes fees and taxes")
+    elif agrees is False:
+        conf["total_premium"] = scale(conf.get("total_premium", 0.0), 0.7)
+        conf["coverages"] = scale(conf["coverages"], 0.7)
+        errors.append("total_premium: coverage premiums do not add up to the total")
+    if _due_agrees(table):
+        # Premiums plus the fee and tax rows make the amount due: the rows are right, and their
+        # premiums add up to the policy premium the amount due was built from.
+        conf["coverages"] = max(conf["coverages"], 0.97)
+        if total is None:
+            total = sum((p for p in table.premiums if p is not None), Decimal("0"))
+            conf["total_premium"] = 0.9
+            evidence["total_premium"] = "table:amount due less fees and taxes"
+    return total
+
+
+def _check_term(eff: Candidate | None, exp: Candidate | None, conf: dict[str, float], errors: list[str]) -> None:
+    effective = eff.value if eff else None
+    expiration = exp.value if exp else None
+    ambiguous = any(c is not None and c.ambiguous for c in (eff, exp))
+    # Two dates read independently that form a usual policy term corroborate each other: a misread that
+    # still lands on the same day and month a whole term away is very unlikely. Not so two dates of
+    # one hit ("Policy Period: ..."), which share any misreading of the line, nor a swapped day and
+    # month: both readings of "03/01/2026 - 03/01/2027" are regular terms.
+    independent = eff is not None and exp is not None and eff.evidence != exp.evidence
+    if term_is_regular(_as_date(effective), _as_date(expiration)) and independent and not ambiguous:
+        for name in ("effective_date", "expiration_date"):
+            conf[name] = max(conf[name], 0.92) if conf[name] >= 0.75 else conf[name]
+    term_error = check_term(effective, expiration)
+    if term_error:
+        errors.append(term_error)
+        conf["effective_date"] = scale(conf["effective_date"], 0.3)
+        conf["expiration_date"] = scale(conf["expiration_date"], 0.3)
 
 
 def _value(candidate: Candidate | None) -> Any:

@@ -33,18 +33,28 @@ class Template:
     carrier_name: str | None = None
     currency: str | None = None
     fingerprint_all: tuple[str, ...] = ()
-    fingerprint_any: tuple[str, ...] = ()
+    fingerprint_any: tuple[str, ...] = ()  # distinctive phrases anywhere (the carrier's form codes)
+    fingerprint_heading: tuple[str, ...] = ()  # ... or in the top heading of page 1 (the carrier's name)
+    fingerprint_alternatives: tuple[tuple[str, ...], ...] = ()  # other sets of phrases that all identify it
     form_field_markers: tuple[str, ...] = ()
     fields: Mapping[str, FieldRule] = field(default_factory=dict)
     options: Mapping[str, Any] = field(default_factory=dict)
 
-    def matches_text(self, text: str) -> bool:
+    def matches_text(self, text: str, heading: str = "") -> bool:
+        """All of `all`, and a distinctive sign: one of `any` anywhere or one of `heading` in the
+        heading (when the template names any); or every phrase of one of the alternatives."""
         folded = _fold(text)
+        if any(alt and all(_fold(s) in folded for s in alt) for alt in self.fingerprint_alternatives):
+            return True
         if not self.fingerprint_all and not self.fingerprint_any:
             return False
         if not all(_fold(s) in folded for s in self.fingerprint_all):
             return False
-        return not self.fingerprint_any or any(_fold(s) in folded for s in self.fingerprint_any)
+        if not self.fingerprint_any and not self.fingerprint_heading:
+            return True
+        top = _fold(heading)
+        return (any(_fold(s) in folded for s in self.fingerprint_any)
+                or any(_fold(s) in top for s in self.fingerprint_heading))
 
     def matches_form(self, field_names: Iterable[str]) -> bool:
         names = list(field_names)
@@ -76,6 +86,8 @@ def template_from_dict(data: Mapping[str, Any]) -> Template:
         currency=data.get("currency"),
         fingerprint_all=tuple(fingerprint.get("all", ())),
         fingerprint_any=tuple(fingerprint.get("any", ())),
+        fingerprint_heading=tuple(fingerprint.get("heading", ())),
+        fingerprint_alternatives=tuple(tuple(alt) for alt in fingerprint.get("alternatives", ())),
         form_field_markers=tuple(fingerprint.get("form_fields", ())),
         fields=rules,
         options=data.get("options", {}),
@@ -89,14 +101,14 @@ class TemplateRegistry:
     version: str = ""
     other_labels: tuple[str, ...] = ()  # labels of fields we do not map: they end a value
 
-    def match(self, text: str, form_field_names: Iterable[str] = ()) -> Template | None:
+    def match(self, text: str, form_field_names: Iterable[str] = (), heading: str = "") -> Template | None:
         names = list(form_field_names)
         if names:
             for t in self.templates:
                 if t.kind == "acroform" and t.matches_form(names):
                     return t
         for t in self.templates:
-            if t.kind == "layout" and t.matches_text(text):
+            if t.kind == "layout" and t.matches_text(text, heading):
                 return t
         return None
 

@@ -11,6 +11,8 @@ from dataclasses import dataclass
 from datetime import date
 from decimal import Decimal, InvalidOperation
 
+from policy_ray.core.country import country_signals, date_order_of, dollar_currency
+
 _MONTHS = {
     name: i
     for i, names in enumerate(
@@ -25,21 +27,24 @@ _MONTHS = {
 }
 _MONTH_RE = r"(?:jan(?:uary)?|feb(?:ruary)?|mar(?:ch)?|apr(?:il)?|may|june?|july?|aug(?:ust)?|sept?(?:ember)?|oct(?:ober)?|nov(?:ember)?|dec(?:ember)?)\.?"  # noqa: E501
 
-# Order matters: ISO first (never ambiguous), then numeric day/month dates, then written months.
+# Order matters: year-first dates (never ambiguous), then numeric day/month dates, then written months
+# ("January 5, 2026", "5 Jan 2026", "05-Jan-2026", "05JAN2026").
 DATE_PATTERNS: tuple[tuple[str, re.Pattern[str]], ...] = (
-    ("iso", re.compile(r"(?<!\d)(\d{4})-(\d{1,2})-(\d{1,2})(?!\d)")),
+    ("iso", re.compile(r"(?<![\d/.-])(\d{4})([-/.])(\d{1,2})\2(\d{1,2})(?![\d/.-]\d)(?!\d)")),
     ("numeric_slash", re.compile(r"(?<![\d/])(\d{1,2})/(\d{1,2})/(\d{4}|\d{2})(?![\d/])")),
     ("numeric_dash", re.compile(r"(?<![\d-])(\d{1,2})-(\d{1,2})-(\d{4})(?![\d-])")),
     ("dotted_dmy", re.compile(r"(?<![\d.])(\d{1,2})\.(\d{1,2})\.(\d{4})(?![\d.])")),
-    ("month_day_year", re.compile(rf"(?i)\b({_MONTH_RE})\s+(\d{{1,2}})(?:st|nd|rd|th)?,?\s+(\d{{4}})\b")),
-    ("day_month_year", re.compile(rf"(?i)\b(\d{{1,2}})(?:st|nd|rd|th)?\s+({_MONTH_RE}),?\s+(\d{{4}})\b")),
+    ("month_day_year",
+     re.compile(rf"(?i)\b({_MONTH_RE})(?:\s+|-|/)(\d{{1,2}})(?:st|nd|rd|th)?(?:,?\s+|-|/|,)(\d{{4}})\b")),
+    ("day_month_year",
+     re.compile(rf"(?i)\b(\d{{1,2}})(?:st|nd|rd|th)?(?:\s+|-|/|\.)?({_MONTH_RE})(?:,?\s+|-|/|,)?(\d{{4}})\b")),
 )
 
 MIN_YEAR, MAX_YEAR = 1990, 2100
 # "05/06/2026" is 6 May in the US and 5 June in Britain. Read in an order the document does not
 # establish, such a date is a guess: its quality keeps the field out of the accept band on its own.
 ASSUMED_ORDER_QUALITY = 0.8
-DAY_FIRST_CURRENCIES = frozenset({"GBP", "EUR"})
+DAY_FIRST_CURRENCIES = frozenset({"GBP", "EUR", "AUD", "NZD"})
 MONTH_FIRST_CURRENCIES = frozenset({"USD"})
 
 
@@ -86,7 +91,7 @@ def find_dates(text: str, *, day_first: bool | None = False) -> list[ParsedDate]
 def _date_from_match(kind: str, m: re.Match[str], day_first: bool | None) -> tuple[date, float, bool] | None:
     g = m.groups()
     if kind == "iso":
-        d = _make_date(int(g[0]), int(g[1]), int(g[2]))
+        d = _make_date(int(g[0]), int(g[2]), int(g[3]))
         return (d, 1.0, False) if d else None
     if kind in ("numeric_slash", "numeric_dash"):
         return _numeric_date(int(g[0]), int(g[1]), g[2], day_first)
@@ -121,11 +126,14 @@ def _numeric_date(first: int, second: int, year_text: str, day_first: bool | Non
     return (d, quality, False) if d else None
 
 
-def numeric_date_order(text: str, currency: str | None) -> bool | None:
+def numeric_date_order(text: str, currency: str | None,
+                       countries: frozenset[str] = frozenset()) -> bool | None:
     """Whether a document writes numeric dates day first (True), month first (False), or cannot tell (None).
 
     The dates themselves decide first: a "25/06/2026" anywhere settles it; a document showing both
-    orders settles nothing. Failing that, the currency: dollars month first, pounds and euros day first.
+    orders settles nothing. Failing that, the country its addresses name (policy_ray/core/country.py),
+    then a currency the document states: dollars month first, pounds and euros day first. A bare "$"
+    is no statement: Canada and Australia print it too.
     """
     day_first = month_first = False
     for kind in ("numeric_slash", "numeric_dash"):
@@ -137,6 +145,8 @@ def numeric_date_order(text: str, currency: str | None) -> bool | None:
         return day_first
     if day_first:
         return None
+    if countries:
+        return date_order_of(countries)
     if currency in MONTH_FIRST_CURRENCIES:
         return False
     return True if currency in DAY_FIRST_CURRENCIES else None
@@ -150,14 +160,24 @@ def parse_date(text: str) -> ParsedDate | None:
 
 # ---- money -------------------------------------------------------------------------------------------
 
+# Markers that state a currency. A bare "$" states none: it is the dollar of whichever country the
+# document is from (policy_ray/core/country.py decides).
 _CURRENCY_MARKERS: tuple[tuple[str, str], ...] = (
-    ("USD", "USD"), ("US$", "USD"), ("$", "USD"), ("EUR", "EUR"), ("€", "EUR"), ("GBP", "GBP"),
-    ("£", "GBP"), ("CAD", "CAD"), ("C$", "CAD"),
+    ("USD", "USD"), ("US$", "USD"), ("EUR", "EUR"), ("€", "EUR"), ("GBP", "GBP"), ("£", "GBP"),
+    ("CAD", "CAD"), ("C$", "CAD"), ("CA$", "CAD"), ("AUD", "AUD"), ("A$", "AUD"), ("AU$", "AUD"),
+    ("NZD", "NZD"), ("NZ$", "NZD"),
 )
+_CUR = r"USD|US\$|CA\$|C\$|CAD|AU\$|A\$|AUD|NZ\$|NZD|EUR|GBP|\$|€|£"
 _MONEY_RE = re.compile(
-    r"(?P<cur>USD|US\$|C\$|CAD|EUR|GBP|\$|€|£)?\s*"
+    rf"(?P<cur>{_CUR})?\s*"
     r"(?<![\d/.,])(?P<num>\(?-?\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?\)?|\(?-?\d+(?:\.\d{1,2})?\)?)"
     r"(?![\d,])(?!\s*%)(?![/.-]\d)"
+    rf"(?:\s*(?P<post>{_CUR})(?![A-Za-z]))?"
+)
+# "1 234,56 €", "1.234,56 EUR", "12,50 €": grouped with spaces or dots, two decimals after a comma.
+_DECIMAL_COMMA_RE = re.compile(
+    rf"^(?P<cur>{_CUR})?\s*(?P<num>-?\d{{1,3}}(?:[ .\u00a0\u202f]\d{{3}})+,\d{{2}}|-?\d+,\d{{2}})\s*"
+    rf"(?P<post>{_CUR})?$"
 )
 _NONE_WORDS = re.compile(r"(?i)^\s*(n/?a|none|nil|not covered|excluded|included|incl\.?|-+|—)\s*$")
 
@@ -165,22 +185,39 @@ _NONE_WORDS = re.compile(r"(?i)^\s*(n/?a|none|nil|not covered|excluded|included|
 @dataclass(frozen=True)
 class ParsedMoney:
     amount: Decimal
-    currency: str | None
+    currency: str | None  # stated by a code or sign ("USD", "€"); None for a bare "$" or no marker
     quality: float
+    dollar_sign: bool = False  # written with a bare "$"
+
+
+def _currency_of(marker: str | None) -> str | None:
+    return next((code for m, code in _CURRENCY_MARKERS if m == marker), None) if marker else None
 
 
 def parse_money(text: str) -> ParsedMoney | None:
-    """A single amount from a cell or value string ("$1,234.50", "USD 5,000", "1,000,000")."""
+    """A single amount from a cell or value string ("$1,234.50", "USD 5,000", "1,000,000", "1 234,56 €").
+
+    Never a number cut out of a longer one: "1 234,56" is 1234.56 or nothing, not 1.00.
+    """
     s = text.strip()
     if not s:
         return None
+    european = _DECIMAL_COMMA_RE.match(s)
+    if european is not None:
+        return _decimal_comma(european)
     matches = list(_MONEY_RE.finditer(s))
     if len(matches) != 1:
         return None
     m = matches[0]
     leftover = (s[: m.start()] + s[m.end():]).strip(" .:*")
-    # Words around the number ("per occurrence") are fine in limit cells, but not letters glued on.
+    # Words around the number ("per occurrence") are fine in limit cells, but not letters glued on,
+    # and not more digit groups: those mean the number was written some other way.
     if leftover and re.search(r"[A-Za-z]\d|\d[A-Za-z]", s):
+        return None
+    before, after = s[: m.start("num")], s[m.end("num"):]
+    if re.search(r"\d[\s\u00a0\u202f.,']+$", before) or re.match(r"[\s\u00a0\u202f.,']+\d", after):
+        return None
+    if m.group("cur") and m.group("post"):
         return None
     raw = m.group("num")
     negative = (raw.startswith("(") and raw.endswith(")")) or raw.startswith("-")
@@ -191,11 +228,27 @@ def parse_money(text: str) -> ParsedMoney | None:
         return None
     if negative:
         amount = -amount
-    cur = m.group("cur")
-    currency = next((c for marker, c in _CURRENCY_MARKERS if cur == marker), None) if cur else None
+    cur = m.group("cur") or m.group("post")
     grouped = "," in raw or "." in raw
     quality = 1.0 if (cur or grouped) else 0.85  # a bare "12" could be anything
-    return ParsedMoney(amount, currency, quality)
+    return ParsedMoney(amount, _currency_of(cur), quality, dollar_sign=cur == "$")
+
+
+def _decimal_comma(m: re.Match[str]) -> ParsedMoney | None:
+    cur, post = m.group("cur"), m.group("post")
+    if cur and post:
+        return None
+    raw = m.group("num")
+    grouped = bool(re.search(r"[ .\u00a0\u202f]", raw))
+    if not grouped and not (cur or post):
+        return None  # "12,50" alone: a decimal comma or a slip; no currency says which
+    digits = re.sub(r"[ .\u00a0\u202f]", "", raw).replace(",", ".")
+    try:
+        amount = Decimal(digits).quantize(Decimal("0.01"))
+    except InvalidOperation:
+        return None
+    marker = cur or post
+    return ParsedMoney(amount, _currency_of(marker), 1.0, dollar_sign=marker == "$")
 
 
 def is_none_marker(text: str) -> bool:
@@ -203,50 +256,62 @@ def is_none_marker(text: str) -> bool:
     return bool(_NONE_WORDS.match(text))
 
 
-def detect_currency(text: str) -> str | None:
+def stated_currency(text: str) -> str | None:
+    """A currency the document names with a code or a sign of its own ("USD", "C$", "€"); not a bare "$"."""
     for marker, code in _CURRENCY_MARKERS:
-        if marker in ("$",):
-            if re.search(r"(?<![A-Z])\$\s?\d", text):
-                return code
-        elif re.search(rf"(?<![A-Za-z]){re.escape(marker)}(?![A-Za-z])", text):
+        if re.search(rf"(?<![A-Za-z]){re.escape(marker)}(?![A-Za-z])", text):
             return code
     return None
 
 
-# ---- identifiers and names ---------------------------------------------------------------------------
+def has_dollar_sign(text: str) -> bool:
+    return re.search(r"(?<![A-Za-z$])\$\s?\d", text) is not None
+
+
+def detect_currency(text: str) -> str | None:
+    """The document's currency: a stated one, else the dollar of the country its addresses name."""
+    stated = stated_currency(text)
+    if stated is not None:
+        return stated
+    return dollar_currency(country_signals(text)) if has_dollar_sign(text) else None
+
+
+# ---- identifiers --------------------------------------------------------------------------------------
 
 _POLICY_NUMBER_RE = re.compile(r"^[A-Z0-9][A-Z0-9\-/. ]{2,28}[A-Z0-9]$")
 _PHONE_RE = re.compile(r"^\(?\d{3}\)?[\s.-]?\d{3}[\s.-]\d{4}$")
+# Words printed after a number that are not part of it ("CPP0042117 NEW", "... RENEWAL").
+_STATUS_WORDS = frozenset({
+    "NEW", "RENEWAL", "RENEW", "RENEWED", "PREVIOUS", "PRIOR", "EXPIRING", "REWRITE", "REWRITTEN", "REISSUE",
+    "REISSUED", "REVISED", "AMENDED", "CANCELLED", "CANCELED", "ENDORSED", "REPLACES", "REPLACED", "REPLACEMENT",
+    "ORIGINAL", "COPY", "DUPLICATE", "VOID", "CONTINUED", "BOUND", "QUOTE", "BINDER", "ACTIVE", "INFORCE", "LAPSED",
+})
+# Form and edition codes ("IL 12 01", "CG 00 01 04 13") look like numbers but identify a form.
+_FORM_CODE_RE = re.compile(r"^[A-Z]{2,3} ?\d{2} \d{2}(?: \d{2}){0,2}$")
+MIN_NUMBER_CHARS = 5  # letters and digits: "1234" or "WC 26" is a fragment, not a policy number
+MIN_NUMBER_DIGITS = 3
 
 
 def clean_policy_number(text: str) -> str | None:
-    """A policy number as printed, or None when the text cannot be one."""
+    """A policy number as printed, or None when the text cannot be one (a year, a form code, a phone
+    number, a date, a sentence). Status words after it ("NEW", "RENEWAL") are not part of it."""
     candidate = re.sub(r"\s+", " ", text.strip().strip(":#").strip()).upper()
-    if not _POLICY_NUMBER_RE.match(candidate):
+    tokens = candidate.split(" ")
+    while len(tokens) > 1 and tokens[-1].strip(".,;:()") in _STATUS_WORDS:
+        tokens.pop()
+    candidate = " ".join(tokens)
+    if not _POLICY_NUMBER_RE.match(candidate) or len(tokens) > 3:  # sentences are not identifiers
         return None
-    if not re.search(r"\d", candidate) or sum(c.isdigit() for c in candidate) < 3:
+    digits, alnum = sum(c.isdigit() for c in candidate), sum(c.isalnum() for c in candidate)
+    if digits < MIN_NUMBER_DIGITS or alnum < MIN_NUMBER_CHARS:
         return None
-    if find_dates(candidate, day_first=None) or _PHONE_RE.match(candidate):
-        return None
-    if len(candidate.split(" ")) > 3:  # sentences are not identifiers
-        return None
-    return candidate
-
-
-_NAME_STOPWORDS = re.compile(
-    r"(?i)^(policy|number|no\.?|insured|named|date|effective|expiration|period|from|to|premium|total|"
-    r"address|coverage|limit|deductible|see|n/a|none)$"
-)
-
-
-def clean_name(text: str) -> str | None:
-    """An insured or carrier name: letters required, labels and stray punctuation refused."""
-    candidate = re.sub(r"\s+", " ", text.strip(" :;,-")).strip()
-    if len(candidate) < 2 or not re.search(r"[A-Za-z]{2}", candidate):
-        return None
-    words = candidate.split(" ")
-    if all(_NAME_STOPWORDS.match(w) for w in words):
-        return None
-    if find_dates(candidate, day_first=None):
+    groups = re.findall(r"\d+", candidate)
+    if len(groups) == 1 and re.fullmatch(r"(?:19|20)\d{2}", groups[0]):
+        return None  # "2026", "WC 2026": a year with a word, not a number
+    if re.fullmatch(r"[A-Z]{4,}", tokens[-1]):
+        return None  # a word after the number: the value ran into the next text
+    if any(t in ("Y", "N", "X") for t in tokens):
+        return None  # a lone Y/N/X is a check-box mark from a neighbouring column ("ADDL INSD"), not a part
+    if _FORM_CODE_RE.match(candidate) or find_dates(candidate, day_first=None) or _PHONE_RE.match(candidate):
         return None
     return candidate

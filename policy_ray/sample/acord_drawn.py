@@ -15,7 +15,9 @@ from policy_ray.sample.certificate import Certificate, CertPolicy, PolicyKind
 from policy_ray.sample.money import grouped
 
 L, R = 30.0, 582.0
-COLS = (30.0, 46.0, 180.0, 268.0, 320.0, 372.0, 514.0, 582.0)  # LTR|TYPE|NUMBER|EFF|EXP|LIMIT LABEL|AMOUNT
+# Column edges: LTR | TYPE | ADDL INSD | SUBR WVD | NUMBER | EFF | EXP | LIMIT LABEL | AMOUNT
+COLS = (30.0, 46.0, 166.0, 182.0, 198.0, 280.0, 326.0, 372.0, 514.0, 582.0)
+TYPE, ADDL, SUBR, NUMBER, EFF, EXP, LIMIT_LABEL, AMOUNT = range(1, 9)
 ROW = 11.0
 DISCLAIMER = (
     "THIS CERTIFICATE IS PROVIDED FOR INFORMATION ONLY AND GIVES THE CERTIFICATE HOLDER NO RIGHTS. IT DOES NOT "
@@ -116,18 +118,19 @@ def _coverage_header(c: Canvas, cert: Certificate, top: float) -> float:
     draw.lines(c, L + 4, top - 23, draw.wrap(CERTIFY, R - L - 8, 7), 7, 8.5)
     y = top - 44
     c.rect(L, y - 18, R - L, 18)
-    heads = (("INSR", "LTR"), ("TYPE OF INSURANCE", ""), ("POLICY NUMBER", ""), ("POLICY EFF", "(MM/DD/YYYY)"),
-             ("POLICY EXP", "(MM/DD/YYYY)"), ("LIMITS", ""))
+    heads = (("INSR", "LTR"), ("TYPE OF INSURANCE", ""), ("ADDL", "INSD"), ("SUBR", "WVD"), ("POLICY NUMBER", ""),
+             ("POLICY EFF", "(MM/DD/YYYY)"), ("POLICY EXP", "(MM/DD/YYYY)"), ("LIMITS", ""))
     for i, (one, two) in enumerate(heads):
-        centre = (COLS[i] + (COLS[i + 1] if i < 5 else R)) / 2
-        draw.put_center(c, centre, y - 8 if two else y - 12, one, 6, draw.BOLD)
+        centre = (COLS[i] + (COLS[i + 1] if i < LIMIT_LABEL else R)) / 2
+        size = 5.0 if i in (ADDL, SUBR) else 6.0  # the narrow check-mark columns
+        draw.put_center(c, centre, y - 8 if two else y - 12, one, size, draw.BOLD)
         if two:
-            draw.put_center(c, centre, y - 15, two, 5.5, draw.BOLD)
+            draw.put_center(c, centre, y - 15, two, min(size, 5.5), draw.BOLD)
     return y - 18
 
 
 def _section(c: Canvas, top: float, spec: tuple[PolicyKind, tuple[tuple[str, str | None], ...],
-             tuple[tuple[str, str], ...]], policy: CertPolicy | None) -> float:
+             tuple[tuple[str, str], ...]], policy: CertPolicy | None, marks: tuple[str, str] = ("", "")) -> float:
     kind, type_lines, limit_rows = spec
     height = ROW * max(len(type_lines), len(limit_rows)) + 4
     bottom = top - height
@@ -137,7 +140,7 @@ def _section(c: Canvas, top: float, spec: tuple[PolicyKind, tuple[tuple[str, str
         c.line(x, top, x, bottom)
     y = top - 9
     for text, key in type_lines:
-        x = COLS[1] + 3
+        x = COLS[TYPE] + 3
         if key is not None:
             _checkbox(c, x, y, _checked(policy, key))
             x += 10
@@ -146,23 +149,27 @@ def _section(c: Canvas, top: float, spec: tuple[PolicyKind, tuple[tuple[str, str
     amounts = {line.key: line.amount for line in policy.limits} if policy else {}
     y = top - 9
     for key, label in limit_rows:
-        draw.put(c, COLS[5] + 2, y, label, 6)
+        draw.put(c, COLS[LIMIT_LABEL] + 2, y, label, 6)
         if label == STATUTE_ROW:
-            _checkbox(c, COLS[6] + 3, y, policy is not None)
+            _checkbox(c, COLS[AMOUNT] + 3, y, policy is not None)
         else:
-            draw.put(c, COLS[6] + 3, y, "$", 8)
+            draw.put(c, COLS[AMOUNT] + 3, y, "$", 8)
         if key in amounts:
-            draw.put(c, COLS[6] + 12, y, grouped(amounts[key], decimals=False), 8.5)
-        c.line(COLS[5], y - 3, R, y - 3)
+            draw.put(c, COLS[AMOUNT] + 12, y, grouped(amounts[key], decimals=False), 8.5)
+        c.line(COLS[LIMIT_LABEL], y - 3, R, y - 3)
         y -= ROW
     if policy is not None:
         middle = (top + bottom) / 2 - 3
-        draw.put_center(c, (COLS[0] + COLS[1]) / 2, middle, policy.insurer_letter, 9)
-        draw.put(c, COLS[2] + 4, middle, policy.number, 8.5)
-        draw.put_center(c, (COLS[3] + COLS[4]) / 2, middle, dates.mdy(policy.effective), 8)
-        draw.put_center(c, (COLS[4] + COLS[5]) / 2, middle, dates.mdy(policy.expiration), 8)
+        draw.put_center(c, (COLS[0] + COLS[TYPE]) / 2, middle, policy.insurer_letter, 9)
+        # ADDL INSD / SUBR WVD marks sit right beside the policy number, on its line.
+        for column, mark in zip((ADDL, SUBR), marks, strict=True):
+            if mark:
+                draw.put_center(c, (COLS[column] + COLS[column + 1]) / 2, middle, mark, 8.5)
+        draw.put(c, COLS[NUMBER] + 2, middle, policy.number, 8.5)
+        draw.put_center(c, (COLS[EFF] + COLS[EXP]) / 2, middle, dates.mdy(policy.effective), 8)
+        draw.put_center(c, (COLS[EXP] + COLS[LIMIT_LABEL]) / 2, middle, dates.mdy(policy.expiration), 8)
         if kind == "wc":
-            draw.put(c, COLS[2] - 12, top - 42, "N", 8.5)
+            draw.put(c, COLS[ADDL] - 7, top - 42, "N", 8.5)  # officer/member excluded? (Y/N)
     return bottom
 
 
@@ -190,8 +197,9 @@ def draw_certificate(cert: Certificate) -> bytes:
     y = _parties(c, cert, _header(c, cert) - 4)
     y = _coverage_header(c, cert, y - 2)
     by_kind = {p.kind: p for p in cert.policies}
+    marks = dict(zip((p.kind for p in cert.policies), cert.marks, strict=False))
     for spec in SECTIONS:
-        y = _section(c, y, spec, by_kind.get(spec[0]))
+        y = _section(c, y, spec, by_kind.get(spec[0]), marks.get(spec[0], ("", "")))
     _footer_blocks(c, cert, y - 8)
     c.showPage()
     c.save()

@@ -44,6 +44,18 @@ LIMIT_FIELDS: dict[str, str] = {
 }
 
 
+# Per policy kind: the ADDL INSD and SUBR WVD fields (workers compensation has no additional insured).
+MARK_FIELDS: dict[PolicyKind, tuple[str | None, str]] = {
+    "gl": ("CertificateOfInsurance_GeneralLiability_AdditionalInsuredCode_A",
+           "Policy_GeneralLiability_SubrogationWaivedCode_A"),
+    "auto": ("CertificateOfInsurance_AutomobileLiability_AdditionalInsuredCode_A",
+             "Policy_AutomobileLiability_SubrogationWaivedCode_A"),
+    "umbrella": ("CertificateOfInsurance_ExcessLiability_AdditionalInsuredCode_A",
+                 "Policy_ExcessLiability_SubrogationWaivedCode_A"),
+    "wc": (None, "Policy_WorkersCompensation_SubrogationWaivedCode_A"),
+}
+
+
 def _checks(policy: CertPolicy) -> list[str]:
     if policy.kind == "gl":
         trigger = "GeneralLiability_OccurrenceIndicator_A" if policy.occurrence else \
@@ -98,6 +110,10 @@ def field_values(cert: Certificate) -> dict[str, str]:
         values |= {name: CHECKED for name in _checks(policy)}
         if policy.kind == "wc":
             values["WorkersCompensationEmployersLiability_AnyPersonsExcludedIndicator_A"] = "N"
+    for policy, marks in zip(cert.policies, cert.marks, strict=False):
+        for name, mark in zip(MARK_FIELDS[policy.kind], marks, strict=True):
+            if name and mark:
+                values[name] = mark
     return values
 
 

@@ -53,6 +53,8 @@ class Certificate:
     number: str
     remarks: str
     signer: str
+    # Per policy, in the order listed: the ADDL INSD and SUBR WVD marks ("Y", "N", "X" or blank).
+    marks: tuple[tuple[str, str], ...] = ()
 
     def insurer(self, letter: str) -> Insurer:
         return next(i for i in self.insurers if i.letter == letter)
@@ -155,7 +157,7 @@ def make_certificate(rng: random.Random) -> Certificate:
     # Letter the insurers actually used A, B, ... as a producer would fill the form.
     relabel = {old: new for new, old in zip("AB", sorted({p.insurer_letter for p in policies}), strict=False)}
     holder = names.Party(names.holder_name(rng), names.address(rng))
-    return Certificate(
+    cert = Certificate(
         issued=effective + timedelta(days=rng.randint(-10, 150)),
         producer=names.agency(rng),
         insured=names.insured(rng),
@@ -170,3 +172,7 @@ def make_certificate(rng: random.Random) -> Certificate:
         )),
         signer=names.person(rng),
     )
+    # Drawn last so that the rest of a certificate stays what the same seed always gave.
+    if rng.random() < 0.5:
+        cert = replace(cert, marks=tuple((rng.choice(("Y", "X", "")), rng.choice(("Y", "N", ""))) for _ in policies))
+    return cert

@@ -28,9 +28,16 @@ def _doc(*lines: list[Word], pages: int = 1) -> RawExtraction:
     return RawExtraction(doc_sha256="0" * 64, page_count=pages, pages=(Page(1, 612, 792, words),))
 
 
+# An insurer's letterhead: its NAIC code and address under its name. A heading with nothing like it is
+# not trusted to name the carrier (an agency's letterhead looks the same).
+def _letterhead(name: str) -> list[list[Word]]:
+    return [_line(40, (48, name), size=18), _line(62, (48, "NAIC #12345   100 Main Street, Springfield, IL 62701"),
+                                                  size=8)]
+
+
 def _generic_declarations(period: str = "Policy Period: 03/01/2026 to 03/01/2027") -> RawExtraction:
     return _doc(
-        _line(40, (48, "Acme Shield Insurance Company"), size=18),
+        *_letterhead("Acme Shield Insurance Company"),
         _line(90, (48, "Policy No.: ASI-77-1234567")),
         _line(104, (48, "Named Insured: Quill & Ladder Bakery LLC")),
         _line(118, (48, period)),
@@ -152,9 +159,10 @@ def test_common_premium_and_reference_captions_are_read() -> None:
 
 
 def test_a_day_month_order_the_document_does_not_establish_keeps_it_out_of_straight_through() -> None:
-    def period_doc(premium: str) -> RawExtraction:
+    def period_doc(premium: str, address: str = "12 Mill Row") -> RawExtraction:
         return _doc(
             _line(40, (48, "Harrowgate Assurance Ltd"), size=18),
+            _line(62, (48, f"NAIC #12345   {address}"), size=8),
             _line(90, (48, "Policy Number: HBL-77812")),
             _line(104, (48, "Policyholder: Fenwick & Daughters Ltd")),
             _line(118, (48, "Period of Insurance: 05/06/2026 to 05/06/2027")),
@@ -164,9 +172,14 @@ def test_a_day_month_order_the_document_does_not_establish_keeps_it_out_of_strai
     pounds = map_document(period_doc("GBP 812.40"), DATA.mapping)
     assert (pounds.record.effective_date, pounds.record.expiration_date) == (date(2026, 6, 5), date(2027, 6, 5))
     assert pounds.confidence >= 0.85
+    # "$" alone establishes nothing: Canada and Australia print it too. A US address does.
     dollars = map_document(period_doc("$812.40"), DATA.mapping)
-    assert (dollars.record.effective_date, dollars.record.expiration_date) == (date(2026, 5, 6), date(2027, 5, 6))
-    assert dollars.confidence >= 0.85
+    assert dollars.field_confidence["effective_date"] < 0.85 and dollars.confidence < 0.85
+    us = map_document(period_doc("$812.40", "12 Mill Row, Dayton, OH 45402"), DATA.mapping)
+    assert (us.record.effective_date, us.record.expiration_date) == (date(2026, 5, 6), date(2027, 5, 6))
+    assert us.confidence >= 0.85 and us.record.currency == "USD"
+    australian = map_document(period_doc("$812.40", "12 Mill Row, Perth WA 6000"), DATA.mapping)
+    assert (australian.record.effective_date, australian.record.currency) == (date(2026, 6, 5), "AUD")
     # No currency and no date that only one order can read: both readings are regular terms, so the
     # term does not corroborate either, and the dates stay below the accept threshold.
     unknown = map_document(period_doc("812.40"), DATA.mapping)
@@ -175,7 +188,7 @@ def test_a_day_month_order_the_document_does_not_establish_keeps_it_out_of_strai
 
 def test_labels_set_on_one_line_with_ordinary_spaces_are_each_read() -> None:
     mapped = map_document(_doc(
-        _line(40, (48, "Westfold Mutual Insurance Company"), size=18),
+        *_letterhead("Westfold Mutual Insurance Company"),
         _line(90, (48, "Policy No. WX-40012   Named Insured: Pemberton Holdings Inc")),
         _line(104, (48, "Effective Date: 02/10/2026 Expiration Date: 02/10/2027")),
         _line(118, (48, "Policy Premium $3,003.00")),
@@ -188,7 +201,7 @@ def test_labels_set_on_one_line_with_ordinary_spaces_are_each_read() -> None:
 
 def test_a_key_value_grid_without_colons_is_read_straight_through() -> None:
     def grid(*rows: tuple[str, str]) -> RawExtraction:
-        return _doc(_line(40, (48, "Texline Indemnity Company"), size=18),
+        return _doc(*_letterhead("Texline Indemnity Company"),
                     *(_line(90 + 14 * i, (48, label), (200, value)) for i, (label, value) in enumerate(rows)))
 
     full = map_document(grid(("POLICY NO", "TX-2093-1182"), ("INSURED", "Redfern Machining LLC"),

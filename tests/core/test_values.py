@@ -4,7 +4,6 @@ from decimal import Decimal
 import pytest
 
 from policy_ray.core.values import (
-    clean_name,
     clean_policy_number,
     detect_currency,
     find_dates,
@@ -47,10 +46,10 @@ def test_find_dates_in_a_period() -> None:
 @pytest.mark.parametrize(
     ("text", "amount", "currency"),
     [
-        ("$12,345.00", Decimal("12345.00"), "USD"),
+        ("$12,345.00", Decimal("12345.00"), None),  # a bare "$" states no currency: whose dollar?
         ("USD 1,234.50", Decimal("1234.50"), "USD"),
         ("5,000", Decimal("5000.00"), None),
-        ("$ 1,000,000", Decimal("1000000.00"), "USD"),
+        ("$ 1,000,000", Decimal("1000000.00"), None),
         ("(250.00)", Decimal("-250.00"), None),
         ("€ 900", Decimal("900.00"), "EUR"),
     ],
@@ -86,12 +85,6 @@ def test_not_policy_numbers(text: str) -> None:
     assert clean_policy_number(text) is None
 
 
-def test_names() -> None:
-    assert clean_name(" Acme Widget Co., LLC ") == "Acme Widget Co., LLC"
-    assert clean_name("Named Insured") is None
-    assert clean_name("01/01/2026") is None
-
-
 def test_detect_currency() -> None:
     assert detect_currency("Premium $1,200") == "USD"
     assert detect_currency("Premium USD 1,200") == "USD"
@@ -125,3 +118,75 @@ def test_a_documents_date_order_comes_from_its_dates_then_its_currency() -> None
     assert numeric_date_order("05/06/2026", "USD") is False
     assert numeric_date_order("05/06/2026", "GBP") is True
     assert numeric_date_order("05/06/2026", None) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [
+        ("05-Jan-2026", date(2026, 1, 5)),
+        ("05JAN2026", date(2026, 1, 5)),
+        ("2026/01/05", date(2026, 1, 5)),
+        ("2026.01.05", date(2026, 1, 5)),
+        ("Jan-05-2026", date(2026, 1, 5)),
+        ("January 5, 2026 12:01 AM", date(2026, 1, 5)),
+        ("01/05/2026 12:01 A.M. Standard Time", date(2026, 1, 5)),
+    ],
+)
+def test_more_date_spellings(text: str, expected: date) -> None:
+    parsed = parse_date(text)
+    assert parsed is not None and parsed.value == expected and not parsed.order_assumed
+
+
+@pytest.mark.parametrize(
+    ("text", "amount", "currency"),
+    [
+        ("1 234,56 €", Decimal("1234.56"), "EUR"),
+        ("1.234,56 EUR", Decimal("1234.56"), "EUR"),
+        ("12,50 €", Decimal("12.50"), "EUR"),
+        ("900 €", Decimal("900.00"), "EUR"),
+        ("C$ 1,200.00", Decimal("1200.00"), "CAD"),
+        ("A$950", Decimal("950.00"), "AUD"),
+    ],
+)
+def test_money_written_other_ways(text: str, amount: Decimal, currency: str) -> None:
+    money = parse_money(text)
+    assert money is not None and (money.amount, money.currency) == (amount, currency)
+
+
+@pytest.mark.parametrize("text", ["1 234", "1 234,5", "12,50", "1,234 567", "1.234.567,891"])
+def test_a_number_cut_out_of_a_longer_one_is_refused(text: str) -> None:
+    assert parse_money(text) is None  # never 1.00 from "1 234,56"
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("CPP0042117 NEW", "CPP0042117"), ("CPP0042117 Renewal", "CPP0042117"), ("GL 2026 831", "GL 2026 831"),
+     ("WC 12-7654321", "WC 12-7654321")],
+)
+def test_status_words_after_a_policy_number_are_not_part_of_it(text: str, expected: str) -> None:
+    assert clean_policy_number(text) == expected
+
+
+@pytest.mark.parametrize(
+    "text", ["2026", "WC 2026", "1234", "IL 12 01", "CG 00 01 04 13", "CPP0042117 Schedule", "Y Y QS-BA-9513358"]
+)
+def test_years_form_codes_and_fragments_are_not_policy_numbers(text: str) -> None:
+    assert clean_policy_number(text) is None
+
+
+def test_a_bare_dollar_sign_is_the_dollar_of_the_documents_country() -> None:
+    from policy_ray.core.values import stated_currency
+
+    assert detect_currency("Premium $1,200  Springfield, IL 62701") == "USD"
+    assert detect_currency("Premium $1,200  Toronto, ON M5V 2T6") == "CAD"
+    assert detect_currency("Premium $1,200  Sydney NSW 2000") == "AUD"
+    assert detect_currency("Premium $1,200  Toronto, ON M5V 2T6 / Buffalo, NY 14201") is None
+    assert stated_currency("Premium $1,200") is None
+
+
+def test_a_dollar_sign_alone_does_not_establish_the_date_order() -> None:
+    # The US writes 05/01/2026 for 1 May; Australia for 5 January; Canada both ways.
+    assert numeric_date_order("05/01/2026  $500", None) is None
+    assert numeric_date_order("05/01/2026  $500  Dayton, OH 45402", None, frozenset({"US"})) is False
+    assert numeric_date_order("05/01/2026  $500  Perth WA 6000", None, frozenset({"AU"})) is True
+    assert numeric_date_order("05/01/2026  $500  Ottawa, ON K1A 0B1", None, frozenset({"CA"})) is None

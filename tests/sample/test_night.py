@@ -216,6 +216,24 @@ def test_drawn_certificates_without_a_blank_form(tmp_path: Path) -> None:
         assert t.record is not None
         text = "\n".join(page_texts((tmp_path / t.file).read_bytes()))
         assert "CERTIFICATE OF LIABILITY INSURANCE" in text and "INSURER A :" in text
+        assert all(caption in text for caption in ("ADDL", "INSD", "SUBR", "WVD"))
         for cov in t.record.coverages:
             assert cov.policy_number is not None and cov.policy_number in text
             assert cov.limit is not None and f"$ {Decimal(cov.limit):,.0f}" in text
+
+
+def test_some_certificates_mark_additional_insured_and_waiver_of_subrogation() -> None:
+    import random
+
+    from policy_ray.sample.acord_fill import MARK_FIELDS, field_values
+    from policy_ray.sample.certificate import make_certificate
+
+    certs = [make_certificate(random.Random(seed)) for seed in range(40)]
+    marked = [c for c in certs if any(any(m) for m in c.marks)]
+    assert 5 <= len(marked) <= 35  # some, not all
+    for cert in marked:
+        values = field_values(cert)
+        for policy, marks in zip(cert.policies, cert.marks, strict=True):
+            for name, mark in zip(MARK_FIELDS[policy.kind], marks, strict=True):
+                if name and mark:
+                    assert values[name] == mark

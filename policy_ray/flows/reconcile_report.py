@@ -32,7 +32,7 @@ def report_uri(lake_uri: str, batch_id: str) -> str:
 
 
 def write_text(uri: str, text: str, storage_options: Mapping[str, str] | None = None) -> None:
-    fs, path = storage.filesystem_for(uri, storage_options)
+    fs, path = storage.filesystem_for(uri, storage_options, small_writes=True)
     if storage.is_local(uri):
         fs.create_dir(path.rsplit("/", 1)[0], recursive=True)  # object stores have no folders to make
     with fs.open_output_stream(path) as out:

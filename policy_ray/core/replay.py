@@ -13,6 +13,10 @@ from policy_ray.core.identity import sha256_hex
 
 OPEN, REQUEUED, RESOLVED, FAILED_AGAIN = "open", "requeued", "resolved", "failed_again"
 FINISHED = (RESOLVED, FAILED_AGAIN)
+# The dead letter a replay batch records when a replayed document fails again: the record of that
+# attempt, not a second queue entry (the original dead letter, now `failed_again`, stays the one to
+# list and replay).
+REPLAY_ATTEMPT = "replay_attempt"
 
 
 def unknown_content(doc_sha256: str, source_uri: str) -> bool:
@@ -77,6 +81,20 @@ def outcome_for(doc_sha256: str, source_uri: str, replay_key: str, ledger: Seque
                 "reason": "the file changed during the replay; its new content was recorded as another document",
                 "other_document": other["idempotency_key"]}
     return {"status": FAILED_AGAIN, "failure_category": None, "reason": "not processed by the replay"}
+
+
+def attempts_of(replay_dead: Iterable[Mapping[str, Any]], originals: Iterable[Mapping[str, Any]],
+                replay_keys: Mapping[str, str]) -> dict[str, list[str]]:
+    """Replay-batch dead letter key -> the original dead letters it is an attempt of (by document key,
+    or by path for an original without a content hash)."""
+    originals = list(originals)
+    out: dict[str, list[str]] = {}
+    for row in replay_dead:
+        out[row["idempotency_key"]] = sorted(
+            o["idempotency_key"] for o in originals
+            if replay_keys[o["idempotency_key"]] == row["idempotency_key"]
+            or (unknown_content(o["doc_sha256"], o["source_uri"]) and o["source_uri"] == row["source_uri"]))
+    return out
 
 
 def tally(outcomes: Iterable[Mapping[str, Any]]) -> tuple[int, int]:

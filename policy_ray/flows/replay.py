@@ -146,8 +146,9 @@ def replay(lake: Lake, flt: DlqFilter, settings: Settings, *, address: str | Non
         summary = run_night(request, settings.replace(reconcile=False))
 
     ledger = _ledger(lake, batch_id)
-    dead = {r["idempotency_key"]: r for r in lake.read(
-        "dead_letters", ["idempotency_key", "failure_category", "error_message"], batch_id=batch_id).to_pylist()}
+    replay_dead = lake.read("dead_letters", ["idempotency_key", "source_uri", "failure_category", "error_message"],
+                            batch_id=batch_id).to_pylist()
+    dead = {r["idempotency_key"]: r for r in replay_dead}
     outcomes = {r["idempotency_key"]: {"attempt": attempts[r["idempotency_key"]], "replay_batch_id": batch_id,
                                        **plan.outcome_for(r["doc_sha256"], r["source_uri"],
                                                           replay_keys[r["idempotency_key"]], ledger, dead,
@@ -155,6 +156,11 @@ def replay(lake: Lake, flt: DlqFilter, settings: Settings, *, address: str | Non
                 for r in chosen}
     _record(lake, batch_id, chosen, {k: plan.step(requeued[k], plan.REQUEUED, o) for k, o in outcomes.items()},
             recorded)
+    attempt_of = plan.attempts_of(replay_dead, chosen, replay_keys)
+    lake.update_columns("dead_letters", [
+        {"idempotency_key": key, "status": plan.REPLAY_ATTEMPT, "resolution": json.dumps({"replay_of": originals})}
+        for key, originals in attempt_of.items()], key="idempotency_key", columns=("status", "resolution"),
+        metadata={"batch_id": batch_id, "event": "replay_attempts"})
     resolved, failed = plan.tally(outcomes.values())
     result = ReplayResult(batch_id, len(chosen), resolved, failed, summary, outcomes)
     if summary is not None and settings.reconcile:  # completeness applies to a replay batch like to a night

@@ -95,7 +95,7 @@ def judge(status: BatchStatus | str, deviating: bool, figures_changed: bool) -> 
     if now is BatchStatus.COMPLETED:
         if deviating:
             return _quarantine(now, "deviates from its baseline: quarantined")
-        return Verdict(now, False, False, "matches its baseline")
+        return Verdict(now, False, False, "no deviation")
     if not figures_changed:
         note = ("already quarantined; release after review" if now is BatchStatus.QUARANTINED
                 else "released after review; figures unchanged since")

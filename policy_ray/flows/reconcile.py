@@ -6,7 +6,7 @@ across ledger, data tables and audit trail (reconcile_figures.py) -> the trailin
 -> on a new deviation: quarantine (audit entry, status, forensic report, alert) -> drift sweep
 against the audit trail (flows/verify.py).
 
-Exit codes of `policy-ray reconcile` (`exit_code`): 0 every batch matches its baseline, or deviates
+Exit codes of `policy-ray reconcile` (`exit_code`): 0 every batch shows no deviation, or deviates
 in a way already reported (quarantined) or reviewed (released, figures unchanged since), or is still
 running; 1 this run found a new deviation (a batch quarantined now) or drift between the tables.
 """

@@ -153,3 +153,14 @@ def test_ocr_dead_letters_are_told_by_category_or_stage() -> None:
     assert counts_as_ocr("worker_crash", "ocr", CONFIG)  # an OCR worker that died
     assert not counts_as_ocr("worker_crash", "extract", CONFIG)
     assert not counts_as_ocr("low_confidence", "route", CONFIG)
+
+
+def test_the_runbook_quotes_the_current_config() -> None:
+    text = (DEFAULTS_DIR.parents[1] / "runbooks" / "reconcile.md").read_text()
+    assert f"`{CONFIG.version}`" in text
+    for quoted in (f"`max_unaccounted` = {CONFIG.max_unaccounted}", f"`baseline_batches` = {CONFIG.baseline_batches}",
+                   f"`min_documents` = {CONFIG.fill_min_documents}", f"`max_drop` = {CONFIG.max_fill_drop}",
+                   f"`min_documents` = {CONFIG.mix_min_documents}",
+                   f"`max_dead_letter_rise` = {CONFIG.max_dead_letter_rise}", f"`max_ocr_rise` = {CONFIG.max_ocr_rise}",
+                   *(f"`{c}`" for c in CONFIG.ocr_categories), *(f"`{s}`" for s in CONFIG.ocr_stages)):
+        assert quoted in text, quoted

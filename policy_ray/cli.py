@@ -1,6 +1,7 @@
 """`policy-ray` command line: thin wrappers over flows.
 
-Exit codes: 0 done; 1 verification or usage failed; 2 the night could not run; 3 another run holds the batch.
+Exit codes: 0 done; 1 verification or usage failed, or reconcile found a new deviation or drift; 2 the night
+could not run (or the lake cannot be read); 3 another run holds the batch. Each command's own docstring says more.
 """
 
 from __future__ import annotations
@@ -144,11 +145,27 @@ def cmd_sql(args: argparse.Namespace) -> int:
     return 0
 
 
-def cmd_audit_verify(args: argparse.Namespace) -> int:
+def _lake(args: argparse.Namespace) -> Any:
     from policy_ray.adapters.lake import Lake
+
+    options = dict(o.split("=", 1) for o in args.storage_option) if getattr(args, "storage_option", None) else None
+    return Lake(args.lake, storage_options=options)
+
+
+def _unreadable_lake(command: str, exc: Exception) -> int:
+    print(f"policy-ray {command}: the lake cannot be read: {exc}", file=sys.stderr)
+    return 2
+
+
+def cmd_audit_verify(args: argparse.Namespace) -> int:
+    """0 the history holds; 1 a finding; 2 the lake cannot be read."""
+    from policy_ray.adapters.lake import LakeUnavailable
     from policy_ray.flows.verify import verify
 
-    report = verify(Lake(args.lake), batch_id=args.batch, sources=args.sources)
+    try:
+        report = verify(_lake(args), batch_id=args.batch, sources=args.sources)
+    except LakeUnavailable as exc:
+        return _unreadable_lake("audit verify", exc)
     print(report.render())
     return 0 if report.ok else 1
 
@@ -164,33 +181,43 @@ def cmd_optimize(args: argparse.Namespace) -> int:
 
 
 def cmd_reconcile(args: argparse.Namespace) -> int:
-    from policy_ray.adapters.lake import Lake
-    from policy_ray.flows.reconcile import reconcile_all, reconcile_batch
+    """0 every batch fine, or its deviations already reported (quarantined) or reviewed (released, figures
+    unchanged since), or still running; 1 a new deviation or drift found by this run, an unknown batch, or
+    neither/both of --batch and --all; 2 the lake cannot be read. See runbooks/reconcile.md."""
+    from policy_ray.adapters.lake import LakeUnavailable
+    from policy_ray.flows.reconcile import UnknownBatch, exit_code, reconcile_all, reconcile_batch
 
-    logs.configure("reconcile")
-    lake = Lake(args.lake)
-    if args.all:
-        results = reconcile_all(lake, webhook=args.webhook)
-    elif args.batch:
-        results = [reconcile_batch(lake, args.batch, webhook=args.webhook, check_drift=True)]
-    else:
-        print("policy-ray reconcile: give --batch ID or --all", file=sys.stderr)
+    if bool(args.all) == bool(args.batch):
+        print("policy-ray reconcile: give either --batch ID or --all", file=sys.stderr)
         return 1
+    logs.configure("reconcile", level=args.log_level)
+    lake = _lake(args)
+    try:
+        results = (reconcile_all(lake, webhook=args.webhook) if args.all
+                   else [reconcile_batch(lake, args.batch, webhook=args.webhook)])
+    except UnknownBatch as exc:
+        print(f"policy-ray reconcile: {exc}", file=sys.stderr)
+        return 1
+    except LakeUnavailable as exc:
+        return _unreadable_lake("reconcile", exc)
     for result in results:
         print(result.render())
-    return 1 if any(r.deviations or r.drift for r in results) else 0
+    return exit_code(results)
 
 
 def cmd_batch_release(args: argparse.Namespace) -> int:
-    from policy_ray.adapters.lake import Lake
+    """0 released; 1 unknown batch, not quarantined, or no reason; 2 the lake cannot be read."""
+    from policy_ray.adapters.lake import LakeUnavailable
     from policy_ray.flows.reconcile import release
 
-    logs.configure("reconcile")
+    logs.configure("reconcile", level=args.log_level)
     try:
-        release(Lake(args.lake), args.batch_id, args.reason)
-    except (KeyError, ValueError) as exc:
+        release(_lake(args), args.batch_id, args.reason)
+    except (KeyError, ValueError) as exc:  # UnknownBatch, TransitionRefused, an empty reason
         print(f"policy-ray batch release: {exc}", file=sys.stderr)
         return 1
+    except LakeUnavailable as exc:
+        return _unreadable_lake("batch release", exc)
     print(f"batch {args.batch_id} released")
     return 0
 
@@ -204,28 +231,48 @@ def _dlq_filter(args: argparse.Namespace) -> Any:
 
 
 def cmd_dlq(args: argparse.Namespace) -> int:
+    """list: 0. show: 0, or 1 when nothing matches. replay: 0 it ran (failing again is an outcome), 2/3 as
+    for ingest when its batch could not run."""
     import json
 
-    from policy_ray.adapters.lake import Lake
+    from policy_ray.adapters.lake import LakeUnavailable
     from policy_ray.flows.query import format_table
-    from policy_ray.flows.replay import LIST_COLUMNS, replay, select
+    from policy_ray.flows.replay import LIST_COLUMNS, history, replay, select
 
-    lake = Lake(args.lake)
-    if args.dlq_command == "list":
-        print(format_table(select(lake, _dlq_filter(args)).select(LIST_COLUMNS), max_rows=args.max_rows))
-        return 0
-    if args.dlq_command == "show":
-        rows = select(lake, _dlq_filter(args)).to_pylist()
-        for row in rows:
-            print(json.dumps(row, indent=2, default=str, sort_keys=True))
-        return 0 if rows else 1
+    lake = _lake(args)
+    try:
+        if args.dlq_command == "list":
+            print(format_table(select(lake, _dlq_filter(args)).select(LIST_COLUMNS), max_rows=args.max_rows))
+            return 0
+        if args.dlq_command == "show":
+            rows = select(lake, _dlq_filter(args)).to_pylist()
+            for row in rows:
+                row["replay_history"] = history(lake, row["idempotency_key"])
+                print(json.dumps(row, indent=2, default=str, sort_keys=True))
+            if not rows:
+                print("policy-ray dlq show: no dead letter matches (mind --status: default "
+                      "open,requeued,failed_again)", file=sys.stderr)
+            return 0 if rows else 1
+    except LakeUnavailable as exc:
+        return _unreadable_lake(f"dlq {args.dlq_command}", exc)
     logs.configure("replay", level=args.log_level)
-    settings = settings_from_args(args)
-    result = replay(lake, _dlq_filter(args), settings, address=args.address)
+    try:
+        result = replay(lake, _dlq_filter(args), settings_from_args(args), address=args.address)
+    except Exception as exc:
+        code = night_exit_code(exc)
+        if code is None:
+            raise  # a defect: the traceback is what a developer needs
+        print(f"policy-ray dlq replay: the replay could not run: {type(exc).__name__}: {exc}", file=sys.stderr)
+        return code
     print(result.render())
     if result.summary:
         print(result.summary.render())
     return 0
+
+
+def _add_lake_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--storage-option", action="append", default=None, metavar="KEY=VALUE",
+                   help="S3 option for the lake (repeatable; default: the AWS_* environment variables)")
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -250,6 +297,7 @@ def build_parser() -> argparse.ArgumentParser:
     verify_cmd.add_argument("--lake", required=True)
     verify_cmd.add_argument("--batch", default=None, help="check only this batch's rows (the chain is always whole)")
     verify_cmd.add_argument("--sources", type=Path, default=None, help="also re-hash the source files in DIR")
+    _add_lake_options(verify_cmd)
     verify_cmd.set_defaults(func=cmd_audit_verify)
 
     rec = sub.add_parser("reconcile", help="check a night against its baseline; quarantine it on a deviation")
@@ -257,13 +305,17 @@ def build_parser() -> argparse.ArgumentParser:
     rec.add_argument("--batch", default=None)
     rec.add_argument("--all", action="store_true", help="every batch, with a drift sweep against the audit trail")
     rec.add_argument("--webhook", default=None, help="POST a JSON alert here when a batch is quarantined")
+    rec.add_argument("--log-level", default=None)
+    _add_lake_options(rec)
     rec.set_defaults(func=cmd_reconcile)
 
     batch = sub.add_parser("batch", help="batch administration").add_subparsers(dest="batch_command", required=True)
     rel = batch.add_parser("release", help="release a quarantined batch after review (an audit entry)")
     rel.add_argument("batch_id")
     rel.add_argument("--lake", required=True)
-    rel.add_argument("--reason", required=True)
+    rel.add_argument("--reason", required=True, help="what was reviewed and done (kept in the audit entry)")
+    rel.add_argument("--log-level", default=None)
+    _add_lake_options(rel)
     rel.set_defaults(func=cmd_batch_release)
 
     dlq = sub.add_parser("dlq", help="the dead-letter queue").add_subparsers(dest="dlq_command", required=True)
@@ -278,6 +330,7 @@ def build_parser() -> argparse.ArgumentParser:
         cmd.add_argument("--retryable", action=argparse.BooleanOptionalAction, default=None)
         cmd.add_argument("--since", type=date.fromisoformat, default=None, help="batch date on or after")
         cmd.add_argument("--status", default=None, help="comma list (default: open,requeued,failed_again)")
+        _add_lake_options(cmd)
         if name == "list":
             cmd.add_argument("--max-rows", type=int, default=50)
         if name == "show":

@@ -68,7 +68,7 @@ DEAD_LETTERS = pa.schema(
         ("confidence", pa.float64()),
         ("partial_fields", pa.string()),  # JSON: the mapped record, confidences and evidence
         ("raw_sha256", pa.string()),
-        ("status", pa.string()),  # open | requeued | resolved | failed_again
+        ("status", pa.string()),  # open | requeued | resolved | failed_again | replay_attempt (dead-letters.md)
         ("resolution", pa.string()),  # JSON: what a replay made of it (the row it produced, or the new failure)
         ("micro_batch", pa.int64()),
         ("first_seen", TS),

@@ -30,11 +30,13 @@ from policy_ray.adapters.lake import Lake, count_by
 from policy_ray.adapters.source import DocumentSource, SourceFile
 from policy_ray.config import PipelineData, Settings, load_pipeline_data
 from policy_ray.core.audit_chain import Draft, Stage
+from policy_ray.core.batch_status import status_after_run
 from policy_ray.core.digest_set import sha256_digest
 from policy_ray.core.identity import idempotency_key, sha256_hex
 from policy_ray.core.outcomes import DocumentResult, DocumentTask
 from policy_ray.core.rows import COMMITTED, DEAD_LETTERED, DUPLICATE
 from policy_ray.errors import Failure, FailureCategory, PolicyRayError
+from policy_ray.flows.batch_review import last_review
 from policy_ray.flows.capacity import plan_pools
 from policy_ray.flows.committer import BatchState, MicroBatchCommitter
 from policy_ray.flows.ocr_route import OcrRoute
@@ -100,7 +102,8 @@ class NightSummary:
             lines.append("  scaling: " + json.dumps({k: self.scaling.get(k) for k in SCALING_SHOWN}, sort_keys=True))
         if self.reconcile:
             lines.append(f"  reconciliation: {self.reconcile['status']}"
-                         + "".join(f"\n    - {d}" for d in self.reconcile["deviations"]))
+                         + "".join(f"\n    - {d}" for d in self.reconcile["deviations"])
+                         + "".join(f"\n    - drift: {d}" for d in self.reconcile.get("drift", [])))
         if self.ocr_pool:
             lines.append(f"  OCR: sent {self.sent_to_ocr}; pool {json.dumps(self.ocr_pool, sort_keys=True)}")
             lines.append(f"  OCR breaker: {json.dumps(self.ocr, sort_keys=True)}")
@@ -226,9 +229,8 @@ def _run(request: NightRequest, settings: Settings, lake: Lake, source: Document
     _close_batch(lake, request, batch_id, run_count, data, summary, committer)
     failpoints.reach("after_batch_close")
     if settings.reconcile:
-        outcome = reconcile_batch(lake, batch_id, webhook=settings.alert_webhook)
-        summary.reconcile = {"status": outcome.status, "deviations": [d.message for d in outcome.deviations],
-                             "report": outcome.report}
+        outcome = reconcile_batch(lake, batch_id, webhook=settings.alert_webhook, check_drift=True)
+        summary.reconcile = outcome.as_dict()
     log.info("night finished", **{k: v for k, v in summary.as_dict().items() if k not in ("pool", "ocr_pool")})
     return summary
 
@@ -391,9 +393,12 @@ def _close_batch(lake: Lake, request: NightRequest, batch_id: str, run_count: in
          "dead_lettered": summary.dead_lettered, "duplicates": summary.duplicates}, sort_keys=True)))
     committer.flush()
     previous = lake.batch_row(batch_id)
+    # A re-run keeps a quarantine or release (the audit trail holds the last review): only a release lifts a
+    # quarantine, and only reconciliation re-judges a released batch (core/batch_status.py).
+    review = last_review(lake, batch_id)
     row = {
         "batch_id": batch_id, "batch_date": request.batch_date, "input_uri": request.input_uri,
-        "status": "completed", "status_reason": None,
+        "status": status_after_run(review.status).value, "status_reason": review.reason,
         "started_at": previous["started_at"] if previous else logs.now_utc(),
         "finished_at": logs.now_utc(), "run_count": run_count, "lease_owner": None, "lease_until": None,
         "listed": summary.listed,

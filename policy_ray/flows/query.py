@@ -8,9 +8,13 @@ from deltalake import QueryBuilder
 from policy_ray.adapters.lake import Lake
 from policy_ray.adapters.lake_schema import TABLES
 
-# Rows of quarantined batches stay in `policies`, flagged by their batch's status; this view hides them.
+# Rows of quarantined batches stay in `policies`, flagged by their batch's status; this view shows only
+# batches reconciliation has passed or a reviewer released: a night still running (a re-run of a
+# quarantined night included, whose status reads `running` until it closes) is not judged yet.
+CURRENT_STATUSES = ("completed", "released")
 POLICIES_CURRENT = ("CREATE VIEW policies_current AS SELECT p.* FROM policies p JOIN batches b "
-                    "ON p.batch_id = b.batch_id WHERE b.status <> 'quarantined'")
+                    "ON p.batch_id = b.batch_id WHERE b.status IN ("
+                    + ", ".join(f"'{s}'" for s in CURRENT_STATUSES) + ")")
 
 
 def run_sql(lake_uri: str, sql: str) -> pa.Table:

@@ -148,3 +148,36 @@ def test_a_dead_head_on_another_host_is_taken_over_by_the_operator(tmp_path: Pat
     row = lake.batch_row(batch_id)
     assert row is not None and row["status"] == "completed" and row["lease_owner"] is None and row["run_count"] == 2
     assert main([*args, "--take-over-lease"]) == 0  # the flag itself: a completed batch, nothing left to do
+
+
+@pytest.mark.usefixtures("ray_session")
+def test_a_night_that_loses_its_lease_stops_with_exit_3_and_the_next_run_finishes_it(
+        tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
+    """Fault injected: an operator takes the batch over while the night runs (as if it had been declared
+    dead). The night stops at its next micro-batch with exit 3; the taker's run finishes the night."""
+    from policy_ray.cli import main
+    from policy_ray.sample import generate_night
+    from tests.flows.helpers import assert_accounted_once
+
+    night, lake_dir = tmp_path / "night", tmp_path / "lake"
+    generate_night(night, 5, 9, include_hostile=False, scanned_share=0.0)
+    real_check, taker = BatchLease.check, []
+
+    def taken_over_after_the_first_commit(lease: BatchLease) -> None:
+        if lease.lake.read("documents").num_rows and not taker:
+            taker.append(_take(Lake(lease.lake.uri), lease.batch_id, take_over=True))
+        real_check(lease)
+
+    monkeypatch.setattr(BatchLease, "check", taken_over_after_the_first_commit)
+    args = ["ingest", str(night), "--lake", str(lake_dir), "--batch-date", NIGHT.isoformat(), "--no-progress",
+            "--no-ocr", "--no-reconcile", "--extractors", "1", "--commit-every", "1"]
+    assert main(args) == 3
+    monkeypatch.undo()
+    lake = Lake(str(lake_dir))
+    assert 0 < lake.read("documents").num_rows < 5
+    taker[0].end()  # the taker's process is gone now: its lease frees the batch
+    assert main(args) == 0
+    assert_accounted_once(lake, sorted(p for p in night.iterdir() if p.suffix == ".pdf"))
+    from policy_ray.flows.verify import verify
+
+    assert verify(lake).ok

@@ -328,3 +328,21 @@ def test_two_processes_appending_at_once_keep_one_chain(lake_copy: Path, tmp_pat
     assert seqs == list(range(1, before + 2 * 2 * rounds + 1)), "the chain forked or lost entries"
     report = verify(lake)
     assert report.ok, report.render()
+
+
+def test_verify_of_one_batch_reads_that_night_only(lake_copy: Path) -> None:
+    lake = Lake(str(lake_copy))
+    batches = sorted(lake.read("batches", ["batch_id"]).column(0).to_pylist())
+    assert len(batches) == 2
+    whole = verify(lake)
+    first = verify(lake, batch_id=batches[0])
+    assert first.ok, first.render()
+    assert first.entries == whole.entries  # the chain is always checked whole
+    assert 0 < first.rows < whole.rows and 0 < first.versions < whole.versions
+    # The second night holds the same files: all duplicates, ledger rows only. Edit one of them.
+    uri = str(lake.read("documents", ["source_uri"], batch_id=batches[1]).column(0)[0])
+    DeltaTable(str(lake_copy / "documents")).update(predicate=f"batch_id = '{batches[1]}' AND source_uri = '{uri}'",
+                                                    updates={"disposition": "'committed'"})
+    assert verify(lake, batch_id=batches[0]).ok  # another night's row: not in this batch's scope
+    report = verify(lake, batch_id=batches[1])
+    assert not report.ok and uri in report.findings[0].what

@@ -8,7 +8,7 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
-from deltalake import CommitProperties, DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import CommitFailedError
 
 from policy_ray import code_version
@@ -87,6 +87,12 @@ def test_delta_rs_fails_a_commit_without_retries_on_a_moved_table(lake: Lake) ->
                         commit_properties=CommitProperties(max_commit_retries=0))
     write_deltalake(DeltaTable(lake.table_uri("documents"), version=0), _ledger_rows(1), mode="append")
     assert lake.read("documents").num_rows == 2
+    # ... and an app transaction does not make a claim exclusive: a repeated (app id, version) committed
+    # by a writer that already sees the first one is accepted (why the batch lease is a conditional commit).
+    txn = CommitProperties(app_transactions=[Transaction(app_id="lease", version=1)])
+    write_deltalake(lake.table("documents"), _ledger_rows(1), mode="append", commit_properties=txn)
+    write_deltalake(lake.table("documents"), _ledger_rows(1), mode="append", commit_properties=txn)
+    assert lake.read("documents").num_rows == 4
 
 
 def test_a_conditional_append_is_rebuilt_on_what_another_writer_committed(lake: Lake) -> None:

@@ -61,6 +61,9 @@ def _add_ingest_options(p: argparse.ArgumentParser) -> None:
     p.add_argument("--progress", action=argparse.BooleanOptionalAction, default=None)
     p.add_argument("--log-level", default=None)
     p.add_argument("--json-summary", type=Path, default=None, help="also write the summary as JSON here")
+    p.add_argument("--take-over-lease", action="store_true",
+                   help="run even though another run holds the batch's lease: only when that run is known to be "
+                        "dead (e.g. its head node is gone; runbooks/rerun-night.md)")
 
 
 def settings_from_args(args: argparse.Namespace) -> Settings:
@@ -90,7 +93,8 @@ def cmd_ingest(args: argparse.Namespace) -> int:
 
     logs.configure("driver", level=args.log_level)
     request = NightRequest(input_uri=args.input, lake_uri=args.lake, batch_date=args.batch_date or date.today(),
-                           batch_id=args.batch_id, address=args.address, progress=args.progress)
+                           batch_id=args.batch_id, address=args.address, progress=args.progress,
+                           take_over_lease=args.take_over_lease)
     try:
         summary = run_night(request, settings_from_args(args))
     except Exception as exc:

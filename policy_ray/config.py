@@ -39,7 +39,7 @@ class Settings:
     commit_interval_s: float = 30.0  # ... or this long since the last commit, whichever comes first
     reconcile: bool = True  # reconcile the night against its baseline at the end of the job
     alert_webhook: str | None = None  # POST a JSON alert here when a night is quarantined
-    batch_lease_s: float = 6 * 3600.0  # a run's claim on its batch; a killed run on the same host frees it at once
+    batch_lease_s: float = 900.0  # a run's claim on its batch, renewed every third of it (flows/batch_lease.py)
     triage: bool = True  # cheap pypdfium2 text first, geometry only on pages that carry fields
     camelot: bool = True
     table_pages_max: int = 6  # at most this many pages per document get table extraction

@@ -87,6 +87,7 @@ DOCUMENTS = pa.schema(
         ("size_bytes", pa.int64()),
         ("disposition", pa.string()),  # committed | dead_lettered | duplicate
         ("duplicate_of", pa.string()),
+        ("micro_batch", pa.int64()),  # which commit of the batch wrote the row (audit: row -> Delta version)
         ("recorded_at", TS),
     ]
 )
@@ -101,6 +102,7 @@ EXTRACTIONS = pa.schema(
         ("extraction_path", pa.string()),
         ("raw_sha256", pa.string()),
         ("payload_zlib", pa.binary()),
+        ("micro_batch", pa.int64()),
         ("recorded_at", TS),
     ]
 )
@@ -115,7 +117,7 @@ BATCHES = pa.schema(
         ("started_at", TS),
         ("finished_at", TS),
         ("run_count", pa.int32()),
-        ("lease_owner", pa.string()),  # host:pid of the run that holds the batch; one run at a time
+        ("lease_owner", pa.string()),  # host:pid:nonce of the run that holds the batch (flows/batch_lease.py)
         ("lease_until", TS),
         ("listed", pa.int64()),
         ("accepted", pa.int64()),
@@ -126,6 +128,10 @@ BATCHES = pa.schema(
         ("code_version", pa.string()),
         ("routing_matrix_version", pa.string()),
         ("summary_json", pa.string()),
+        # The audit chain's head when the night completed (its batch_completed entry): `audit verify`
+        # checks the chain still reaches it, so cutting entries off the end cannot go unnoticed.
+        ("chain_seq", pa.int64()),
+        ("chain_head", pa.string()),
     ]
 )
 
@@ -141,6 +147,7 @@ AUDIT_LOG = pa.schema(
         ("table_name", pa.string()),
         ("table_version", pa.int64()),
         ("log_sha256", pa.string()),
+        ("row_sha256", pa.string()),  # sha256 of the whole row the step committed (core/row_digest.py)
         ("details", pa.string()),
         ("recorded_at", TS),
         ("prev_hash", pa.string()),

@@ -11,8 +11,6 @@ from __future__ import annotations
 
 from typing import Any
 
-from deltalake import CommitProperties
-
 from policy_ray.adapters.lake import Lake
 from policy_ray.adapters.lake_schema import TABLES
 
@@ -20,10 +18,8 @@ from policy_ray.adapters.lake_schema import TABLES
 def optimize(lake: Lake, *, target_file_mb: int = 128) -> dict[str, Any]:
     report: dict[str, Any] = {}
     for name in TABLES:
-        table = lake.table(name)
-        before = len(table.file_uris())
-        metrics = table.optimize.compact(target_size=target_file_mb << 20,
-                                         commit_properties=CommitProperties(custom_metadata={"event": "optimize"}))
+        before = len(lake.table(name).file_uris())
+        metrics = lake.compact(name, target_size=target_file_mb << 20)  # commit metadata comes from the lake
         table = lake.table(name)
         table.create_checkpoint()
         report[name] = {"files_before": before, "files_after": len(table.file_uris()),

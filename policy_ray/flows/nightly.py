@@ -9,20 +9,14 @@ from __future__ import annotations
 import dataclasses
 import hashlib
 import json
-import os
-import socket
 import sys
 import time
-import uuid
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
-from datetime import date, datetime, timedelta
+from datetime import date
 from typing import Any
 
-import psutil
-from deltalake.exceptions import CommitFailedError
-
-from policy_ray import __version__, failpoints, logs
+from policy_ray import code_version, failpoints, logs
 from policy_ray.actors import runtime
 from policy_ray.actors.pool import PoolPolicy, RecyclingActorPool
 from policy_ray.actors.scheduler import Lane, drive
@@ -36,6 +30,7 @@ from policy_ray.core.identity import idempotency_key, sha256_hex
 from policy_ray.core.outcomes import DocumentResult, DocumentTask
 from policy_ray.core.rows import COMMITTED, DEAD_LETTERED, DUPLICATE
 from policy_ray.errors import Failure, FailureCategory, PolicyRayError
+from policy_ray.flows.batch_lease import BatchBusy, BatchLease
 from policy_ray.flows.batch_review import last_review
 from policy_ray.flows.capacity import plan_pools
 from policy_ray.flows.committer import BatchState, MicroBatchCommitter
@@ -53,6 +48,7 @@ class NightRequest:
     address: str | None = None
     progress: bool | None = None  # None: a progress bar when stderr is a terminal
     files: tuple[str, ...] | None = None  # these documents instead of listing input_uri (a dead-letter replay)
+    take_over_lease: bool = False  # the operator says the run holding the batch is dead (runbooks/rerun-night.md)
 
 
 @dataclass
@@ -128,27 +124,29 @@ def run_night(request: NightRequest, settings: Settings) -> NightSummary:
     source = DocumentSource(request.input_uri, storage_options=settings.storage_options)
     batch_id = request.batch_id or batch_id_for(request.batch_date, source.identity)
     log = logs.logger.bind(batch_id=batch_id, stage="driver")
-    lake = Lake(request.lake_uri, storage_options=settings.storage_options)
+    lake = Lake(request.lake_uri, storage_options=settings.storage_options, pipeline_versions=data.versions)
     lake.ensure_tables()
     failpoints.reach("night_started")
-    nonce = uuid.uuid4().hex[:8]
-    run_count = _mark_running(lake, request, batch_id, data, settings.batch_lease_s, _owner(nonce))
-    _RUNS_IN_THIS_PROCESS.add(nonce)
-    state = BatchState.load(lake, batch_id)  # after taking the lease: nobody else writes this batch now
+    lease = BatchLease.take(lake, batch_id=batch_id, batch_date=request.batch_date,
+                            input_uri=source.identity if request.files is None else request.input_uri,
+                            routing_matrix_version=data.versions["routing_matrix_version"],
+                            lease_s=settings.batch_lease_s, take_over=request.take_over_lease)
     try:
-        return _run(request, settings, lake, source, state, data, batch_id, run_count, started, log)
+        state = BatchState.load(lake, batch_id)  # after taking the lease: nobody else writes this batch now
+        return _run(request, settings, lake, source, state, data, batch_id, lease, started, log)
     finally:
-        _RUNS_IN_THIS_PROCESS.discard(nonce)
+        lease.end()
 
 
 def _run(request: NightRequest, settings: Settings, lake: Lake, source: DocumentSource, state: BatchState,
-         data: PipelineData, batch_id: str, run_count: int, started: float, log: Any) -> NightSummary:
+         data: PipelineData, batch_id: str, lease: BatchLease, started: float, log: Any) -> NightSummary:
+    run_count = lease.run_count
     log.info("night started", input=request.input_uri, lake=request.lake_uri, run=run_count,
              resumed_documents=state.resumed_documents)
 
-    metadata = {"batch_id": batch_id, "code_version": __version__, "run": str(run_count), **data.versions}
+    metadata = {"batch_id": batch_id, "run": str(run_count)}  # the lake adds code and data versions
     committer = MicroBatchCommitter(lake, batch_id, state, every_docs=settings.commit_every_docs,
-                                    interval_s=settings.commit_interval_s, metadata=metadata)
+                                    interval_s=settings.commit_interval_s, metadata=metadata, fence=lease.check)
     committer.add_event(Draft(batch_id, Stage.BATCH_STARTED, details=json.dumps(
         {"run": run_count, "input_uri": request.input_uri, **data.versions}, sort_keys=True)))
     summary = NightSummary(batch_id=batch_id, batch_date=request.batch_date)
@@ -211,8 +209,13 @@ def _run(request: NightRequest, settings: Settings, lake: Lake, source: Document
         feed.done),
         expected_documents=lambda: len(request.files) if request.files is not None else source.count(),
         factory_for=factory_for)
+
+    def tick() -> None:
+        scaler.tick()
+        lease.renew_if_due()
+
     try:
-        drive(lanes, tick=scaler.tick)
+        drive(lanes, tick=tick)
         committer.flush()
     finally:
         scaler.release()
@@ -322,59 +325,6 @@ def night_routes(dispositions: dict[str, int], accepted_by_path: dict[str, int])
     return {k: v for k, v in routes.items() if v}
 
 
-class BatchBusy(Exception):
-    """Another live run holds this batch: this run must not write anything."""
-
-
-_RUNS_IN_THIS_PROCESS: set[str] = set()
-
-
-def _owner(nonce: str) -> str:
-    return f"{socket.gethostname()}:{os.getpid()}:{nonce}"
-
-
-def _lease_is_live(owner: str | None, until: datetime | None, now: datetime) -> bool:
-    if not owner or until is None or until <= now:
-        return False
-    host, pid, nonce = [*owner.split(":"), "", "", ""][:3]
-    if host != socket.gethostname() or not pid.isdigit():
-        return True  # another host's run: trust its lease until it expires
-    if int(pid) == os.getpid():
-        return nonce in _RUNS_IN_THIS_PROCESS
-    return psutil.pid_exists(int(pid))  # a killed run on this host frees its batch at once
-
-
-def _mark_running(lake: Lake, request: NightRequest, batch_id: str, data: PipelineData, lease_s: float,
-                  owner: str) -> int:
-    """Take the batch's lease (one run at a time) and record the run. A concurrent start loses the
-    race on the lease's app transaction and fails cleanly."""
-    previous = lake.batch_row(batch_id)
-    now = logs.now_utc()
-    if previous and previous["status"] == "running" and _lease_is_live(previous.get("lease_owner"),
-                                                                         previous.get("lease_until"), now):
-        raise BatchBusy(f"batch {batch_id} is being run by {previous['lease_owner']} "
-                        f"(lease until {previous['lease_until']})")
-    run_count = int(previous["run_count"]) + 1 if previous else 1
-    row = {
-        "batch_id": batch_id, "batch_date": request.batch_date, "input_uri": request.input_uri,
-        "status": "running", "status_reason": None,
-        "started_at": previous["started_at"] if previous else now, "finished_at": None,
-        "run_count": run_count, "lease_owner": owner, "lease_until": now + timedelta(seconds=lease_s),
-        "listed": None, "accepted": None, "dead_lettered": None, "duplicates": None,
-        "sent_to_ocr": None, "dead_letter_categories": None, "code_version": __version__,
-        "routing_matrix_version": data.versions["routing_matrix_version"], "summary_json": None,
-    }
-    try:
-        lake.upsert("batches", [row], key="batch_id", app_transaction=(f"policy-ray:{batch_id}:lease", run_count),
-                    metadata={"batch_id": batch_id, "event": "run_started", "run": str(run_count)})
-    except CommitFailedError as exc:
-        raise BatchBusy(f"batch {batch_id}: another run started at the same moment ({exc})") from exc
-    current = lake.batch_row(batch_id)
-    if current is None or current.get("lease_owner") != owner:
-        raise BatchBusy(f"batch {batch_id}: lease taken by {current and current.get('lease_owner')}")
-    return run_count
-
-
 def _close_batch(lake: Lake, request: NightRequest, batch_id: str, run_count: int, data: PipelineData,
                  summary: NightSummary, committer: MicroBatchCommitter) -> None:
     """Counts come from the tables, not from this run: a resumed night reports the whole night."""
@@ -397,20 +347,22 @@ def _close_batch(lake: Lake, request: NightRequest, batch_id: str, run_count: in
     # quarantine, and only reconciliation re-judges a released batch (core/batch_status.py).
     review = last_review(lake, batch_id)
     row = {
-        "batch_id": batch_id, "batch_date": request.batch_date, "input_uri": request.input_uri,
+        "batch_id": batch_id, "batch_date": request.batch_date,
+        "input_uri": previous["input_uri"] if previous else request.input_uri,  # as the lease recorded it
         "status": status_after_run(review.status).value, "status_reason": review.reason,
         "started_at": previous["started_at"] if previous else logs.now_utc(),
         "finished_at": logs.now_utc(), "run_count": run_count, "lease_owner": None, "lease_until": None,
         "listed": summary.listed,
         "accepted": summary.accepted, "dead_lettered": summary.dead_lettered, "duplicates": summary.duplicates,
         "sent_to_ocr": summary.sent_to_ocr, "dead_letter_categories": sorted(categories.items()),
-        "code_version": __version__,
+        "code_version": code_version(),
         "routing_matrix_version": data.versions["routing_matrix_version"],
         "summary_json": json.dumps(summary.as_dict(), sort_keys=True, default=str),
+        "chain_seq": committer.head[0], "chain_head": committer.head[1],  # the batch_completed entry
     }
     lake.upsert("batches", [row], key="batch_id",
                 metadata={"batch_id": batch_id, "event": "run_completed", "run": str(run_count),
-                          "chain_head": committer.head[1]})
+                          "chain_seq": str(committer.head[0]), "chain_head": committer.head[1]})
 
 
-__all__ = ["FailureCategory", "NightRequest", "NightSummary", "batch_id_for", "run_night"]
+__all__ = ["BatchBusy", "FailureCategory", "NightRequest", "NightSummary", "batch_id_for", "run_night"]

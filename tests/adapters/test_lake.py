@@ -8,9 +8,11 @@ from pathlib import Path
 
 import pyarrow as pa
 import pytest
+from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import CommitFailedError
 
-from policy_ray.adapters.lake import Lake, app_id
+from policy_ray import code_version
+from policy_ray.adapters.lake import LAKE_WIDE, METADATA_KEYS, Lake, app_id
 from policy_ray.adapters.lake_schema import DOCUMENTS
 
 
@@ -52,6 +54,61 @@ def test_commits_carry_custom_metadata(lake: Lake) -> None:
                 metadata={"batch_id": "b1", "routing_matrix_sha256": "abc"})
     entry = lake.table("documents").history(1)[0]
     assert entry["batch_id"] == "b1" and entry["routing_matrix_sha256"] == "abc"
+
+
+def test_every_kind_of_write_carries_the_base_metadata(lake: Lake) -> None:
+    """No caller can forget: the adapter adds code and data versions and the chain head to every commit."""
+    lake.append("documents", _ledger_rows(2), batch_id="b1", sequence=1, metadata={})
+    lake.upsert("documents", _ledger_rows(1).to_pylist(), key="source_uri", metadata={"batch_id": "b1"})
+    lake.update_columns("documents", [{"source_uri": "/in/0.pdf", "disposition": "duplicate"}], key="source_uri",
+                        columns=("disposition",), metadata={"batch_id": "b1", "event": "test"})
+    lake.swap("documents", lambda snapshot: (_ledger_rows(1).to_pylist(), {"batch_id": "b1"}), key="source_uri")
+    lake.compact("documents", target_size=1 << 20)
+    for name in ("documents", "audit_log", "batches"):
+        for version in range(lake.table(name).version() + 1):
+            info = lake.commit_info(name, version) or {}
+            assert not [k for k in METADATA_KEYS if not info.get(k)], (name, version, info)
+            assert info["code_version"] == code_version() and info["code_version"].startswith("0.1.0+")
+    assert lake.commit_info("policies", 0)["batch_id"] == LAKE_WIDE  # type: ignore[index]
+
+
+def test_a_commit_that_names_no_batch_is_refused(lake: Lake) -> None:
+    with pytest.raises(ValueError, match="name its batch"):
+        lake.upsert("documents", _ledger_rows(1).to_pylist(), key="source_uri", metadata={"event": "x"})
+
+
+def test_delta_rs_fails_a_commit_without_retries_on_a_moved_table(lake: Lake) -> None:
+    """The guarantee conditional commits rest on (deltalake 1.6): with max_commit_retries=0, a commit
+    whose snapshot is older than the table fails instead of being rebased; with retries it is rebased."""
+    stale = lake.table("documents")
+    write_deltalake(lake.table("documents"), _ledger_rows(1), mode="append")
+    with pytest.raises(CommitFailedError):
+        write_deltalake(stale, _ledger_rows(1), mode="append",
+                        commit_properties=CommitProperties(max_commit_retries=0))
+    write_deltalake(DeltaTable(lake.table_uri("documents"), version=0), _ledger_rows(1), mode="append")
+    assert lake.read("documents").num_rows == 2
+    # ... and an app transaction does not make a claim exclusive: a repeated (app id, version) committed
+    # by a writer that already sees the first one is accepted (why the batch lease is a conditional commit).
+    txn = CommitProperties(app_transactions=[Transaction(app_id="lease", version=1)])
+    write_deltalake(lake.table("documents"), _ledger_rows(1), mode="append", commit_properties=txn)
+    write_deltalake(lake.table("documents"), _ledger_rows(1), mode="append", commit_properties=txn)
+    assert lake.read("documents").num_rows == 4
+
+
+def test_a_conditional_append_is_rebuilt_on_what_another_writer_committed(lake: Lake) -> None:
+    seen: list[int] = []
+
+    def build(snapshot: DeltaTable) -> tuple[pa.Table, dict[str, str], int]:
+        rows = lake.read("documents").num_rows
+        seen.append(snapshot.version())
+        if len(seen) == 1:  # another writer commits between this snapshot and our commit
+            lake.append("documents", _ledger_rows(3, "other"), batch_id="other", sequence=1, metadata={})
+        return _ledger_rows(1, f"after-{rows}"), {"event": "test"}, rows
+
+    result, built = lake.append_chained("documents", build, batch_id="b1", sequence=1)
+    assert len(seen) == 2 and seen[1] == seen[0] + 1  # the first commit failed; the second built on the new one
+    assert built == 3 and result.version == seen[1] + 1
+    assert lake.keys("documents", "batch_id") == {"other", "after-3"}
 
 
 def test_concurrent_commits_of_one_sequence_write_once(lake: Lake) -> None:

@@ -2,21 +2,32 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import subprocess
+import sys
+import time
+import zlib
 from datetime import date
 from pathlib import Path
 from typing import Any
 
 import pyarrow as pa
 import pyarrow.compute as pc
+import pyarrow.parquet as pq
 import pytest
-from deltalake import DeltaTable, write_deltalake
+from deltalake import CommitProperties, DeltaTable, write_deltalake
 
-from policy_ray.adapters.lake import Lake
+from policy_ray import code_version
+from policy_ray.adapters.lake import METADATA_KEYS, Lake, added_files
 from policy_ray.adapters.lake_schema import AUDIT_LOG
 from policy_ray.config import Settings
+from policy_ray.core.audit_chain import Draft, Stage
+from policy_ray.flows.audit_append import append_entries
 from policy_ray.flows.nightly import NightRequest, run_night
 from policy_ray.flows.verify import verify
+
+REPO = Path(__file__).resolve().parents[2]
 
 pytestmark = pytest.mark.usefixtures("ray_session")
 
@@ -58,7 +69,10 @@ def test_a_clean_history_verifies_across_nights(audited_lake: tuple[Path, Path])
     assert report.entries > 40 and report.rows > 0 and report.sources > 0
     stages = set(Lake(str(lake)).read("audit_log", ["stage"]).column(0).to_pylist())
     assert {"batch_started", "received", "extracted", "normalized", "committed", "dead_lettered", "duplicate",
-            "batch_completed"} <= stages
+            "recorded", "batch_completed"} <= stages
+    # Every row of every document table is pinned by an entry (policies, dead_letters, extractions, ledger).
+    assert report.rows == sum(Lake(str(lake)).read(t).num_rows
+                              for t in ("policies", "dead_letters", "extractions", "documents"))
 
 
 def test_edited_row_is_detected(lake_copy: Path) -> None:
@@ -153,3 +167,182 @@ def test_tables_keep_evidence_for_seven_years(lake_copy: Path) -> None:
         config = DeltaTable(str(lake_copy / name)).metadata().configuration
         assert config["delta.logRetentionDuration"] == config["delta.deletedFileRetentionDuration"] \
             == "interval 2557 days"
+
+
+# ---- more tampering: every column and table the job writes for a document ---------------------------
+
+
+def _first_key(lake: Path, table: str) -> str:
+    return str(Lake(str(lake)).read(table, ["idempotency_key"]).column(0)[0])
+
+
+@pytest.mark.parametrize(("column", "value"), [("source_uri", "'/elsewhere/forged.pdf'"),
+                                               ("doc_sha256", "'" + "a" * 64 + "'"),
+                                               ("raw_sha256", "'" + "b" * 64 + "'"),
+                                               ("confidence", "0.5")])
+def test_an_edit_to_any_policies_column_is_detected(lake_copy: Path, column: str, value: str) -> None:
+    key = _first_key(lake_copy, "policies")
+    DeltaTable(str(lake_copy / "policies")).update(predicate=f"idempotency_key = '{key}'", updates={column: value})
+    finding = _first(lake_copy)
+    assert "policies row" in finding.what and "edited" in finding.what and key[:16] in finding.what
+    assert finding.seq is not None
+
+
+def test_an_edited_dead_letter_is_detected(lake_copy: Path) -> None:
+    key = _first_key(lake_copy, "dead_letters")
+    DeltaTable(str(lake_copy / "dead_letters")).update(predicate=f"idempotency_key = '{key}'",
+                                                       updates={"error_message": "'nothing to see here'"})
+    finding = _first(lake_copy)
+    assert "dead_letters row" in finding.what and "edited" in finding.what and key[:16] in finding.what
+
+
+def test_a_deleted_extraction_is_detected(lake_copy: Path) -> None:
+    key = _first_key(lake_copy, "extractions")
+    DeltaTable(str(lake_copy / "extractions")).delete(predicate=f"idempotency_key = '{key}'")
+    finding = _first(lake_copy)
+    assert "extractions row" in finding.what and "deleted" in finding.what and key[:16] in finding.what
+
+
+def test_a_swapped_extraction_payload_is_detected(lake_copy: Path) -> None:
+    key = _first_key(lake_copy, "extractions")
+    forged = zlib.compress(json.dumps({"words": ["forged"]}).encode())
+    DeltaTable(str(lake_copy / "extractions")).update(predicate=f"idempotency_key = '{key}'",
+                                                      updates={"payload_zlib": f"X'{forged.hex()}'"})
+    finding = _first(lake_copy)
+    assert "extractions row" in finding.what and "raw payload" in finding.what
+
+
+def test_an_edited_ledger_row_is_detected(lake_copy: Path) -> None:
+    uri = str(Lake(str(lake_copy)).read("documents", ["source_uri"]).column(0)[0])
+    DeltaTable(str(lake_copy / "documents")).update(predicate=f"source_uri = '{uri}'",
+                                                    updates={"size_bytes": "size_bytes + 1"})
+    finding = _first(lake_copy)
+    assert "documents row" in finding.what and "edited" in finding.what and uri in finding.what
+
+
+def test_an_edited_batch_row_is_detected(lake_copy: Path) -> None:
+    DeltaTable(str(lake_copy / "batches")).update(updates={"accepted": "accepted + 1"})
+    finding = _first(lake_copy)
+    assert "batches row" in finding.what and "accepted" in finding.what
+
+
+def test_entries_cut_off_the_end_are_detected(lake_copy: Path) -> None:
+    head = Lake(str(lake_copy)).chain_head()[0]
+    DeltaTable(str(lake_copy / "audit_log")).delete(predicate=f"seq > {head - 3}")
+    finding = _first(lake_copy)
+    assert finding.seq == head - 2 and "truncated" in finding.what
+
+
+def test_a_truncation_that_forges_the_commit_head_is_caught_by_the_batch_rows(lake_copy: Path) -> None:
+    lake = Lake(str(lake_copy))
+    head = lake.chain_head()[0]
+    kept = lake.read("audit_log", ["seq", "entry_hash"]).filter(pc.equal(pc.field("seq"), head - 3)).to_pylist()[0]
+    forged = {"chain_seq": str(head - 3), "chain_head": kept["entry_hash"]}  # the head the cut chain ends in
+    DeltaTable(str(lake_copy / "audit_log")).delete(predicate=f"seq > {head - 3}",
+                                                    commit_properties=CommitProperties(custom_metadata=forged))
+    finding = _first(lake_copy)
+    assert "truncated" in finding.what and "completed at entry" in finding.what
+
+
+def test_a_rewritten_old_data_file_is_caught_by_time_travel(lake_copy: Path) -> None:
+    """After compaction the current rows come from new files; the files version 1 added are only
+    reachable by time travel, and an edit to them must still show."""
+    from policy_ray.flows.maintenance import optimize
+
+    lake = Lake(str(lake_copy))
+    optimize(lake)
+    original = next(iter(added_files(lake.log_file("policies", 1) or b"")))
+    path = lake_copy / "policies" / original
+    rows = pq.read_table(path)
+    names = rows.column("insured_name").to_pylist()
+    rows = rows.set_column(rows.schema.get_field_index("insured_name"), "insured_name",
+                           pa.array(["Someone Else", *names[1:]]))
+    pq.write_table(rows, path)
+    finding = _first(lake_copy)
+    # Read as version 1 (only the files it added): a different row, or a file that no longer is the one
+    # the log describes (its size changed), either way named by the entry that points there.
+    assert "policies version 1 " in finding.what and finding.seq is not None
+
+
+def test_a_missing_source_file_is_a_finding(audited_lake: tuple[Path, Path], lake_copy: Path,
+                                            tmp_path: Path) -> None:
+    night = tmp_path / "moved" / "night"  # the night's folder moved: files are matched by relative path
+    shutil.copytree(audited_lake[0], night)
+    assert verify(Lake(str(lake_copy)), sources=night).ok
+    victim = sorted(night.glob("*_dec_*.pdf"))[0]
+    victim.unlink()
+    report = verify(Lake(str(lake_copy)), sources=night)
+    assert not report.ok and f"{victim.name} is missing" in report.findings[0].what
+
+
+def test_every_commit_carries_its_metadata(lake_copy: Path) -> None:
+    """Nights, reconciliation-style batch updates, replay status updates, audit appends from outside a
+    night, and compaction: every commit of every table names its batch, the chain head, the code
+    version and the pipeline data versions."""
+    from policy_ray.flows.maintenance import optimize
+
+    lake = Lake(str(lake_copy))
+    batch_id = str(lake.read("batches", ["batch_id"]).column(0)[0])
+    row = lake.batch_row(batch_id)
+    assert row is not None
+    lake.upsert("batches", [{**row, "status_reason": "reviewed"}], key="batch_id",
+                metadata={"batch_id": batch_id, "event": "released"})
+    key = _first_key(lake_copy, "dead_letters")
+    lake.update_columns("dead_letters", [{"idempotency_key": key, "status": "requeued"}], key="idempotency_key",
+                        columns=("status",), metadata={"batch_id": batch_id, "event": "replay_requeued"})
+    append_entries(lake, batch_id, [Draft(batch_id, Stage.BATCH_RELEASED, details='{"reason":"test"}')])
+    optimize(lake)
+    for name in ("policies", "dead_letters", "documents", "extractions", "batches", "audit_log"):
+        for version in range(lake.table(name).version() + 1):
+            info = lake.commit_info(name, version) or {}
+            missing = [k for k in METADATA_KEYS if not info.get(k)]
+            assert not missing, f"{name} v{version} ({info.get('operation')}) lacks {missing}"
+            assert info["code_version"] == code_version()
+    assert verify(lake).ok, verify(lake).render()
+
+
+_APPENDER = """
+import sys, time
+from policy_ray.adapters.lake import Lake
+from policy_ray.core.audit_chain import Draft, Stage
+from policy_ray.flows.audit_append import append_entries
+lake, batch, start, rounds = Lake(sys.argv[1]), sys.argv[2], float(sys.argv[3]), int(sys.argv[4])
+time.sleep(max(0.0, start - time.time()))
+for i in range(rounds):
+    append_entries(lake, batch, [Draft(batch, Stage.BATCH_QUARANTINED, details='{"round":%d}' % i),
+                                 Draft(batch, Stage.BATCH_RELEASED, details='{"round":%d}' % i)])
+"""
+
+
+def test_two_processes_appending_at_once_keep_one_chain(lake_copy: Path, tmp_path: Path) -> None:
+    lake = Lake(str(lake_copy))
+    before = lake.chain_head()[0]
+    script = tmp_path / "append.py"
+    script.write_text(_APPENDER)
+    start, rounds = time.time() + 4.0, 6  # both start appending at the same moment, after their imports
+    procs = [subprocess.Popen([sys.executable, str(script), str(lake_copy), f"writer-{i}", str(start), str(rounds)],
+                              cwd=REPO, stderr=subprocess.PIPE) for i in range(2)]
+    for p in procs:
+        assert p.wait(timeout=120) == 0, p.stderr.read()[-2000:] if p.stderr else ""
+    seqs = sorted(lake.read("audit_log", ["seq"]).column(0).to_pylist())
+    assert seqs == list(range(1, before + 2 * 2 * rounds + 1)), "the chain forked or lost entries"
+    report = verify(lake)
+    assert report.ok, report.render()
+
+
+def test_verify_of_one_batch_reads_that_night_only(lake_copy: Path) -> None:
+    lake = Lake(str(lake_copy))
+    batches = sorted(lake.read("batches", ["batch_id"]).column(0).to_pylist())
+    assert len(batches) == 2
+    whole = verify(lake)
+    first = verify(lake, batch_id=batches[0])
+    assert first.ok, first.render()
+    assert first.entries == whole.entries  # the chain is always checked whole
+    assert 0 < first.rows < whole.rows and 0 < first.versions < whole.versions
+    # The second night holds the same files: all duplicates, ledger rows only. Edit one of them.
+    uri = str(lake.read("documents", ["source_uri"], batch_id=batches[1]).column(0)[0])
+    DeltaTable(str(lake_copy / "documents")).update(predicate=f"batch_id = '{batches[1]}' AND source_uri = '{uri}'",
+                                                    updates={"disposition": "'committed'"})
+    assert verify(lake, batch_id=batches[0]).ok  # another night's row: not in this batch's scope
+    report = verify(lake, batch_id=batches[1])
+    assert not report.ok and uri in report.findings[0].what

@@ -32,6 +32,7 @@ from policy_ray.core import replay as plan
 from policy_ray.core.audit_chain import Draft, Stage
 from policy_ray.core.batch_status import REPLAY_INPUT_PREFIX
 from policy_ray.core.identity import idempotency_key
+from policy_ray.core.row_digest import status_sha256
 from policy_ray.errors import FailureCategory, PolicyRayError
 from policy_ray.flows.audit_append import append_entries
 from policy_ray.flows.nightly import NightRequest, NightSummary, run_night
@@ -205,19 +206,23 @@ def _record(lake: Lake, batch_id: str, rows: Sequence[Mapping[str, Any]],
     """One replay step for each dead letter: its audit entry first (unless a killed run of this replay
     already wrote it), then its status and resolution."""
     drafts = []
+    written = {key: json.dumps(res, sort_keys=True) for key, res in resolutions.items()}
     for r in rows:
         key = r["idempotency_key"]
         outcome = {k: v for k, v in resolutions[key].items() if k != "history"}
         if (key, outcome["status"]) in recorded:
             continue
         details = {"step": outcome["status"], "dead_letter_batch_id": r["batch_id"], **outcome}
+        # row_sha256 pins the status and resolution written below (the columns the dead letter's own
+        # whole-row hash leaves out, since replays rewrite them): `audit verify` compares them.
         drafts.append(Draft(batch_id, Stage.REPLAYED, key, r["doc_sha256"], r["doc_sha256"],
+                            table_name="dead_letters", row_sha256=status_sha256(outcome["status"], written[key]),
                             details=json.dumps(details, sort_keys=True)))
         recorded.add((key, outcome["status"]))
     if drafts:
         # Under an app id of its own: the replay batch's run numbers its own audit transactions.
         append_entries(lake, f"{batch_id}#steps", drafts)
-    updates = [{"idempotency_key": key, "status": res["status"], "resolution": json.dumps(res, sort_keys=True)}
+    updates = [{"idempotency_key": key, "status": res["status"], "resolution": written[key]}
                for key, res in resolutions.items()]
     lake.update_columns("dead_letters", updates, key="idempotency_key", columns=("status", "resolution"),
                         metadata={"batch_id": batch_id, "event": "replay_step"})

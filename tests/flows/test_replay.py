@@ -92,6 +92,13 @@ def test_replay_resolves_dead_letters_once_the_cause_is_gone(tmp_path: Path) -> 
             assert _steps(lake, key) == ["requeued", outcome["status"]]
     assert verify(lake).ok
 
+    # The replay's entry pins the status it wrote: reopening a resolved dead letter by hand is caught.
+    lake.update_columns("dead_letters", [{"idempotency_key": after[slow]["idempotency_key"], "status": "open"}],
+                        key="idempotency_key", columns=("status",),
+                        metadata={"batch_id": after[slow]["batch_id"], "event": "test: reopened by hand"})
+    tampered = verify(lake)
+    assert not tampered.ok and "status or resolution differ" in tampered.render()
+
 
 def test_a_replay_fails_again_while_the_cause_is_there_and_each_attempt_is_its_own_batch(tmp_path: Path) -> None:
     lake, names, _ = _night_with_failures(tmp_path, 5, 2, 62)

@@ -78,7 +78,8 @@ def outcome_for(doc_sha256: str, source_uri: str, replay_key: str, ledger: Seque
     other = next((r for r in ledger if r["source_uri"] == source_uri), None)
     if other is not None:  # the file changed between the replay's check and its hashing
         return {"status": FAILED_AGAIN, "failure_category": "source_changed",
-                "reason": "the file changed during the replay; its new content was recorded as another document",
+                "reason": "the file changed during the replay; its new content was refused (a source_changed "
+                          "dead letter in the replay batch), not ingested",
                 "other_document": other["idempotency_key"]}
     return {"status": FAILED_AGAIN, "failure_category": None, "reason": "not processed by the replay"}
 

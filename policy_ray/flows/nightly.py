@@ -11,7 +11,7 @@ import hashlib
 import json
 import sys
 import time
-from collections.abc import Iterable, Iterator
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass, field
 from datetime import date
 from typing import Any
@@ -48,6 +48,9 @@ class NightRequest:
     address: str | None = None
     progress: bool | None = None  # None: a progress bar when stderr is a terminal
     files: tuple[str, ...] | None = None  # these documents instead of listing input_uri (a dead-letter replay)
+    # uri -> the sha256 the file must hold (a replay re-submits a dead letter's own document, nothing else):
+    # a file whose bytes differ when the driver hashes it is a `source_changed` dead letter, never ingested.
+    expected_sha256: Mapping[str, str] | None = None
     take_over_lease: bool = False  # the operator says the run holding the batch is dead (runbooks/rerun-night.md)
 
 
@@ -191,7 +194,8 @@ def _run(request: NightRequest, settings: Settings, lake: Lake, source: Document
         kind="extractor",
     )
     listing = (source.stat(uri) for uri in request.files) if request.files is not None else source.list()
-    tasks = plan_tasks(source, listing, state, committer, batch_id, request.batch_date, summary, progress)
+    tasks = plan_tasks(source, listing, state, committer, batch_id, request.batch_date, summary, progress,
+                       expected=request.expected_sha256)
     feed = TaskFeed(tasks)
     lanes = [Lane(extract_pool, feed.next_task, extracted)]
     if ocr_route is not None:
@@ -253,7 +257,7 @@ class TaskFeed:
 
 def plan_tasks(source: DocumentSource, listing: Iterable[SourceFile], state: BatchState,
                committer: MicroBatchCommitter, batch_id: str, batch_date: date, summary: NightSummary,
-               progress: Any) -> Iterator[DocumentTask]:
+               progress: Any, *, expected: Mapping[str, str] | None = None) -> Iterator[DocumentTask]:
     """Stream the listing: skip what this batch already recorded, record duplicates, yield the rest."""
     seen = state.documents  # content digests handed out or accounted for: grows ~16 bytes a document
     resumed = state.resumed_keys
@@ -263,7 +267,7 @@ def plan_tasks(source: DocumentSource, listing: Iterable[SourceFile], state: Bat
             summary.already_done += 1
             progress.update(1)
             continue
-        task = _task_for(source, file, batch_id, batch_date, committer)
+        task = _task_for(source, file, batch_id, batch_date, committer, (expected or {}).get(file.uri))
         if task is None:
             progress.update(1)
             continue
@@ -286,7 +290,7 @@ def plan_tasks(source: DocumentSource, listing: Iterable[SourceFile], state: Bat
 
 
 def _task_for(source: DocumentSource, file: SourceFile, batch_id: str, batch_date: date,
-              committer: MicroBatchCommitter) -> DocumentTask | None:
+              committer: MicroBatchCommitter, expected_sha256: str | None = None) -> DocumentTask | None:
     try:
         sha = source.sha256(file.uri)
     except PolicyRayError as exc:
@@ -296,8 +300,18 @@ def _task_for(source: DocumentSource, file: SourceFile, batch_id: str, batch_dat
         committer.add(DocumentResult(task=task, status="dead_letter",
                                      failure=Failure.from_exception(exc, stage="hash", component="driver")))
         return None
-    return DocumentTask(source_uri=file.uri, doc_sha256=sha, size_bytes=file.size, batch_id=batch_id,
+    task = DocumentTask(source_uri=file.uri, doc_sha256=sha, size_bytes=file.size, batch_id=batch_id,
                         batch_date=batch_date, idempotency_key=idempotency_key(sha, batch_id))
+    if expected_sha256 is not None and sha != expected_sha256:
+        # Keyed on the location, not the content: the bytes are not the document this run was given, and
+        # may well be another document of the same run (which must stay free to commit under its own key).
+        refused = sha256_hex(f"changed:{file.uri}:{sha}".encode())
+        task = dataclasses.replace(task, idempotency_key=idempotency_key(refused, batch_id))
+        committer.add(DocumentResult(task=task, status="dead_letter", failure=Failure.of(
+            FailureCategory.SOURCE_CHANGED, "hash", f"the file no longer holds the document it was submitted for "
+            f"(sha256 {expected_sha256[:12]}, now {sha[:12]}); not ingested", component="driver")))
+        return None
+    return task
 
 
 def _log_outcome(result: DocumentResult) -> None:

@@ -143,7 +143,9 @@ def replay(lake: Lake, flt: DlqFilter, settings: Settings, *, address: str | Non
         existing = lake.batch_row(batch_id)  # a resumed replay keeps the date it started on
         request = NightRequest(input_uri=f"{REPLAY_INPUT_PREFIX}{batch_id}", lake_uri=lake.uri,
                                batch_date=existing["batch_date"] if existing else today or date.today(),
-                               batch_id=batch_id, address=address, progress=False, files=files)
+                               batch_id=batch_id, address=address, progress=False, files=files,
+                               expected_sha256={r["source_uri"]: r["doc_sha256"] for r in chosen
+                                                if not plan.unknown_content(r["doc_sha256"], r["source_uri"])})
         summary = run_night(request, settings.replace(reconcile=False))
 
     ledger = _ledger(lake, batch_id)

@@ -176,3 +176,25 @@ def test_a_file_that_is_no_longer_the_dead_letters_document_is_not_replayed(tmp_
         assert [s["step"] for s in steps] == ["requeued", "failed_again"]
         assert steps[-1]["failure_category"] in ("source_changed", "source_unreadable")
     assert verify(lake).ok
+
+
+def test_a_file_swapped_after_the_replay_checked_it_is_refused_by_the_driver(
+        small_night: tuple[Path, list[dict[str, Any]]], tmp_path: Path) -> None:
+    # The race a replay's own check cannot close: the file changes between that check and the driver's
+    # hashing. The driver compares with the hash it was given, so the new bytes are never ingested.
+    night, _ = small_night
+    files = sorted(str(p) for p in night.iterdir() if p.suffix == ".pdf")[:3]
+    swapped = files[0]
+    expected = {f: hashlib.sha256(Path(f).read_bytes()).hexdigest() for f in files}
+    Path(swapped).write_bytes(Path(files[1]).read_bytes())  # now another document's bytes
+    lake_dir = tmp_path / "lake"
+    summary = run_night(NightRequest("dlq-replay:test", str(lake_dir), date(2026, 12, 2), batch_id="replay-race",
+                                     progress=False, files=tuple(files), expected_sha256=expected),
+                        Settings(extractors=1, ocr=False, reconcile=False))
+    lake = Lake(str(lake_dir))
+    assert summary.listed == 3
+    dead = {r["source_uri"]: r for r in lake.read("dead_letters").to_pylist()}
+    assert dead[swapped]["failure_category"] == "source_changed" and not dead[swapped]["retryable"]
+    committed = {r["source_uri"] for r in lake.read("policies").to_pylist()}
+    assert swapped not in committed and files[1] in committed  # the document it now copies commits once
+    assert verify(lake).ok

@@ -29,6 +29,10 @@ UNDECIDED_NAME_END = 0.85
 # A carrier name from the page heading that the document does not repeat anywhere (no footer, no
 # "Issued by", no NAIC number under it): an agency's letterhead looks the same. Below accept.
 UNCORROBORATED_HEADING = 0.9
+# A limit cell with two amounts ("$1,000,000 / $2,000,000") whose header, row or cell does not say they
+# are each occurrence / aggregate: the limit is the first by convention, and the coverages are scaled
+# by this after every check that raises them (their premiums adding up proves nothing about limits).
+UNNAMED_SPLIT_LIMIT = 0.85
 # A different value for a field with at least this confidence contradicts the winner (unless the
 # winner's evidence is stronger in kind: a form field or the template's own label).
 RIVAL_CONFIDENCE = 0.7

@@ -15,7 +15,7 @@ from decimal import Decimal
 from policy_ray.core.confidence import recognition
 from policy_ray.core.layout import Line
 from policy_ray.core.models import Coverage, Table, Word
-from policy_ray.core.values import is_none_marker, parse_money
+from policy_ray.core.values import is_none_marker, parse_money, parse_split_money
 
 NUMERIC_KINDS = ("limit", "deductible", "premium")
 SKIP = "skip"  # a column the schedule prints and we do not read (location, coinsurance, rate)
@@ -36,11 +36,12 @@ class ColumnKeywords:
     total_due: tuple[str, ...] = ()  # "Total Amount Due": premium plus fees and taxes, not the premium
     charges: tuple[str, ...] = ()  # words of rows that are fees or taxes, not coverages
     extra_columns: tuple[str, ...] = ()  # headers of columns we do not read ("Loc", "Coinsurance")
+    split_limit: tuple[str, ...] = ()  # captions that say a limit cell's two amounts are occurrence / aggregate
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Sequence[str]]) -> ColumnKeywords:
         required = {k: tuple(data[k]) for k in ("name", "limit", "deductible", "premium", "total")}
-        optional = {k: tuple(data.get(k, ())) for k in ("total_due", "charges", "extra_columns")}
+        optional = {k: tuple(data.get(k, ())) for k in ("total_due", "charges", "extra_columns", "split_limit")}
         return cls(**required, **optional)
 
     def kinds(self) -> dict[str, tuple[str, ...]]:
@@ -52,6 +53,9 @@ class Row:
     coverage: Coverage
     quality: float
     page: int
+    # The limit cell held two amounts ("$1,000,000 / $2,000,000"): the limit is the first. "named" when
+    # the header, a caption under it or the row says they are each occurrence / aggregate; else "unnamed".
+    split_limit: str = ""
 
 
 @dataclass
@@ -64,6 +68,7 @@ class TableResult:
     pages: set[int] = field(default_factory=set)
     charges: list[Decimal] = field(default_factory=list)  # fee and tax rows: not coverages, not premium
     due: Decimal | None = None  # "Total Amount Due": premium plus charges
+    split_named: bool = False  # the header (or a caption under it) names split limits: occurrence / aggregate
 
     @property
     def premiums(self) -> list[Decimal | None]:
@@ -72,6 +77,21 @@ class TableResult:
 
 def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9 ]", "", text.casefold()).strip()
+
+
+def _tokens(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.casefold())
+
+
+def _words_only(text: str) -> str:
+    """Text without its amounts: "$1,000,000 per occurrence / $2,000,000 aggregate" says which is which."""
+    return re.sub(r"[$€£]?\s?\d[\d,.]*", " ", text)
+
+
+def names_split(text: str, keywords: ColumnKeywords) -> bool:
+    """Whether text says which of a limit cell's two amounts is which ("Each Occurrence / Aggregate")."""
+    words = f" {' '.join(_tokens(text))} "
+    return any(f" {' '.join(_tokens(p))} " in words for p in keywords.split_limit if _tokens(p))
 
 
 def find_header(words: Sequence[Word], keywords: ColumnKeywords) -> dict[str, tuple[float, float]] | None:
@@ -101,11 +121,19 @@ def find_header(words: Sequence[Word], keywords: ColumnKeywords) -> dict[str, tu
             if parts and not any(j in used for j in idx) and [tokens[j] for j in idx] == parts:
                 used.update(idx)
                 spans[f"{SKIP}{i}"] = (words[i].x0, words[i + len(parts) - 1].x1)
+    # "Limits (Each Occurrence / Aggregate)": the caption of a split limit is part of the header.
+    words_at = [i for i, t in enumerate(tokens) if t]  # punctuation alone ("/") is no word
+    for phrase in keywords.split_limit:
+        parts = _tokens(phrase)
+        for k in range(len(words_at) - len(parts) + 1):
+            idx = range(words_at[k], words_at[k + len(parts) - 1] + 1) if parts else range(0)
+            if parts and not any(j in used for j in idx) and [t for t in (tokens[j] for j in idx) if t] == parts:
+                used.update(idx)
     numeric = [k for k in NUMERIC_KINDS if k in spans]
     if "name" not in spans or len(numeric) < 2:
         return None
     # Stray words between the header cells mean this is prose that happens to contain the keywords.
-    if len(used) < len(tokens) - 2:
+    if len([i for i in used if tokens[i]]) < len(words_at) - 2:
         return None
     if any(spans[k][0] <= spans["name"][0] for k in numeric):
         return None
@@ -131,15 +159,32 @@ def _name_left(spans: Mapping[str, tuple[float, float]]) -> float:
 
 
 def _value_groups(words: Sequence[Word]) -> list[list[Word]]:
-    """Runs of words that form one amount ("$", "1,000") or an explicit absence ("N/A")."""
+    """Runs of words that form one amount ("$", "1,000"), an explicit absence ("N/A"), or a split limit
+    ("$1,000,000 / $2,000,000", "1,000,000/2,000,000", "$1,000,000 per occurrence / $2,000,000": one cell,
+    two amounts)."""
     groups: list[list[Word]] = []
     pending_currency: Word | None = None
+    between: list[Word] = []  # words after the last amount, in its cell ("per occurrence", "/")
+    previous: Word | None = None
+    chained = False  # the words since the last amount all follow it closely
     for w in words:
+        near = previous is not None and previous.x1 + 1.6 * max(w.height, 1.0) >= w.x0
+        previous = w
         if _CURRENCY_WORD.match(w.text):
             pending_currency = w
+            chained = chained and near
             continue
-        if _MONEYISH.match(w.text) or is_none_marker(w.text):
-            groups.append([pending_currency, w] if pending_currency else [w])
+        if _MONEYISH.match(w.text) or is_none_marker(w.text) or parse_split_money(w.text) is not None:
+            new = [pending_currency, w] if pending_currency else [w]
+            if chained and near and any(b.text == "/" for b in between) and _MONEYISH.match(w.text):
+                groups[-1].extend([*between, *new])
+            else:
+                groups.append(new)
+            between, chained = [], True
+        elif chained and near and pending_currency is None and not re.search(r"\d", w.text):
+            between.append(w)
+        else:
+            between, chained = [], False
         pending_currency = None
     return groups
 
@@ -174,14 +219,23 @@ def _parse_cell(text: str) -> tuple[Decimal | None, float, str | None]:
     return money.amount, money.quality, money.currency
 
 
-def _row_from_cells(name: str, cells: Mapping[str, str], page: int, word_conf: float) -> Row | None:
+def _row_from_cells(name: str, cells: Mapping[str, str], page: int, word_conf: float, keywords: ColumnKeywords,
+                    split_named: bool = False) -> Row | None:
     name = re.sub(r"\s+", " ", name).strip(" .:-")
     if not re.search(r"[A-Za-z]{2}", name):
         return None
     values: dict[str, Decimal | None] = {}
     quality = word_conf
+    split = ""
     for kind in NUMERIC_KINDS:
-        amount, q, _ = _parse_cell(cells.get(kind, ""))
+        text = cells.get(kind, "")
+        amount, q, _ = _parse_cell(text)
+        pair = parse_split_money(text) if q == 0.0 and kind == "limit" else None
+        if pair is not None:
+            # Each occurrence / aggregate: the limit is the first amount. Which is which is the
+            # convention unless the header, a caption under it, the row or the cell says so.
+            amount, q = pair[0].amount, 1.0
+            split = "named" if split_named or names_split(_words_only(text), keywords) else "unnamed"
         if q == 0.0 and kind == "premium":
             return None  # a premium that is neither an amount nor an explicit absence: not a coverage row
         if q == 0.0:
@@ -191,7 +245,7 @@ def _row_from_cells(name: str, cells: Mapping[str, str], page: int, word_conf: f
     if values.get("limit") is None and values.get("premium") is None:
         return None
     return Row(Coverage(name=name, limit=values.get("limit"), deductible=values.get("deductible"),
-                        premium=values.get("premium")), quality, page)
+                        premium=values.get("premium")), quality, page, split)
 
 
 def _total_kind(name: str, keywords: ColumnKeywords) -> str | None:
@@ -222,6 +276,7 @@ def parse_table_from_lines(pages: Sequence[Sequence[Line]], keywords: ColumnKeyw
                 found = find_header(line.words, keywords)
                 if found:
                     spans, start, result = found, i + 1, TableResult(source="words")
+                    result.split_named = names_split(line.text, keywords)
                     break
             else:
                 continue
@@ -276,13 +331,17 @@ def _read_rows(
         if not groups:
             if _CONTINUED.search(line.text):
                 return False  # "Continued on next page": the schedule goes on overleaf
+            if not result.rows and names_split(line.text, keywords):
+                result.split_named = True  # a caption under the header: "Each Occurrence / Aggregate"
+                continue
             if result.rows or name:
                 # Text with no amounts ends the schedule (a heading, a note, the wording).
                 return bool(result.rows)
             continue
         cells = _assign(groups, spans)
         texts = {k: " ".join(w.text for w in ws) for k, ws in cells.items()}
-        row = _row_from_cells(name, texts, line.page, recognition(min(w.conf for w in words)))
+        row = _row_from_cells(name, texts, line.page, recognition(min(w.conf for w in words)), keywords,
+                              result.split_named or names_split(_words_only(line.text), keywords))
         if row is None:
             return bool(result.rows)
         result.rows.append(row)
@@ -307,12 +366,16 @@ def parse_table_from_cells(tables: Sequence[Table], keywords: ColumnKeywords) ->
                 columns, start = cols, i + 1
                 if result is None:
                     result = TableResult(source=table.source)
+                result.split_named = result.split_named or any(names_split(c, keywords) for c in row)
                 break
         else:
             if result is None:
                 continue
         assert columns is not None and result is not None
         for row in rows[start:]:
+            if not result.rows and any(names_split(c, keywords) for c in row) and not any(map(parse_money, row)):
+                result.split_named = True  # a caption row under the header: "Each Occurrence / Aggregate"
+                continue
             name = " ".join(row[i] for i, k in columns.items() if k == "name")
             texts = {k: re.sub(r"\s+", " ", row[i]) for i, k in columns.items() if k != "name" and i < len(row)}
             total_kind = _total_kind(name, keywords)
@@ -328,7 +391,8 @@ def parse_table_from_cells(tables: Sequence[Table], keywords: ColumnKeywords) ->
                 else:
                     result.total, result.total_quality = amount, quality * table.score
                 return result
-            parsed = _row_from_cells(name, texts, table.page, table.score)
+            named = result.split_named or names_split(_words_only(" ".join(row)), keywords)
+            parsed = _row_from_cells(name, texts, table.page, table.score, keywords, named)
             if parsed:
                 result.rows.append(parsed)
                 result.pages.add(table.page)
@@ -338,13 +402,21 @@ def parse_table_from_cells(tables: Sequence[Table], keywords: ColumnKeywords) ->
 def _header_from_cells(row: Sequence[str], keywords: ColumnKeywords) -> dict[int, str] | None:
     columns: dict[int, str] = {}
     for i, cell in enumerate(row):
-        folded = _norm(cell)
+        folded = _without_split(cell, keywords)
         for kind, phrases in keywords.kinds().items():
-            if kind not in columns.values() and any(folded == _norm(p) for p in phrases):
+            if kind not in columns.values() and any(folded == " ".join(_tokens(p)) for p in phrases):
                 columns[i] = kind
                 break
         else:
-            if any(folded == _norm(p) for p in keywords.extra_columns):
+            if any(folded == " ".join(_tokens(p)) for p in keywords.extra_columns):
                 columns[i] = SKIP
     kinds = set(columns.values())
     return columns if "name" in kinds and len(kinds & set(NUMERIC_KINDS)) >= 2 else None
+
+
+def _without_split(cell: str, keywords: ColumnKeywords) -> str:
+    """A header cell without the caption of a split limit: "Limits (Each Occurrence / Aggregate)" -> "Limits"."""
+    words = f" {' '.join(_tokens(cell))} "
+    for phrase in keywords.split_limit:
+        words = words.replace(f" {' '.join(_tokens(phrase))} ", " ")
+    return words.strip()

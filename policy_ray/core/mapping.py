@@ -19,6 +19,7 @@ from policy_ray.core.confidence import (
     CONFLICT_FACTOR,
     EVIDENCE_BASE,
     RIVAL_CONFIDENCE,
+    UNNAMED_SPLIT_LIMIT,
     check_term,
     name_casing,
     premiums_agree,
@@ -357,6 +358,10 @@ def _check_schedule(table: TableResult, total: Any, conf: dict[str, float], evid
             total = sum((p for p in table.premiums if p is not None), Decimal("0"))
             conf["total_premium"] = 0.9
             evidence["total_premium"] = "table:amount due less fees and taxes"
+    # Doubts no sum can lift: premiums that add up say nothing about which of two limits is the limit.
+    if any(r.split_limit == "unnamed" for r in table.rows):
+        conf["coverages"] = scale(conf["coverages"], UNNAMED_SPLIT_LIMIT)
+        evidence["coverages"] += "; split limit, occurrence / aggregate not stated"
     return total
 
 

@@ -251,6 +251,19 @@ def _decimal_comma(m: re.Match[str]) -> ParsedMoney | None:
     return ParsedMoney(amount, _currency_of(marker), 1.0, dollar_sign=marker == "$")
 
 
+def parse_split_money(text: str) -> tuple[ParsedMoney, ParsedMoney] | None:
+    """Two amounts in one cell ("$1,000,000 / $2,000,000", "1,000,000/2,000,000"): a split limit, each
+    occurrence then aggregate. Both must be written as amounts (a sign, a code or digit grouping):
+    "100/300" may be thousands, a date or a ratio, and is no pair of amounts."""
+    parts = text.split("/")
+    if len(parts) != 2:
+        return None
+    first, second = parse_money(parts[0]), parse_money(parts[1])
+    if first is None or second is None or min(first.quality, second.quality) < 1.0:
+        return None
+    return first, second
+
+
 def is_none_marker(text: str) -> bool:
     """Cells that state an explicit absence ("N/A", "None", "Included")."""
     return bool(_NONE_WORDS.match(text))

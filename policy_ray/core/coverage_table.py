@@ -13,6 +13,7 @@ from dataclasses import dataclass, field
 from decimal import Decimal
 
 from policy_ray.core.confidence import recognition
+from policy_ray.core.coverage_names import repair_name
 from policy_ray.core.layout import Line
 from policy_ray.core.models import Coverage, Table, Word
 from policy_ray.core.values import is_none_marker, parse_money, parse_split_money
@@ -37,11 +38,13 @@ class ColumnKeywords:
     charges: tuple[str, ...] = ()  # words of rows that are fees or taxes, not coverages
     extra_columns: tuple[str, ...] = ()  # headers of columns we do not read ("Loc", "Coinsurance")
     split_limit: tuple[str, ...] = ()  # captions that say a limit cell's two amounts are occurrence / aggregate
+    name_abbreviations: tuple[str, ...] = ()  # "Bus.", "Equip.": a period in a coverage name that is no OCR noise
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Sequence[str]]) -> ColumnKeywords:
         required = {k: tuple(data[k]) for k in ("name", "limit", "deductible", "premium", "total")}
-        optional = {k: tuple(data.get(k, ())) for k in ("total_due", "charges", "extra_columns", "split_limit")}
+        optional = {k: tuple(data.get(k, ())) for k in ("total_due", "charges", "extra_columns", "split_limit",
+                                                        "name_abbreviations")}
         return cls(**required, **optional)
 
     def kinds(self) -> dict[str, tuple[str, ...]]:
@@ -56,6 +59,7 @@ class Row:
     # The limit cell held two amounts ("$1,000,000 / $2,000,000"): the limit is the first. "named" when
     # the header, a caption under it or the row says they are each occurrence / aggregate; else "unnamed".
     split_limit: str = ""
+    name_repaired: bool = False  # OCR punctuation was removed from the name ("Business. Personal Property")
 
 
 @dataclass
@@ -221,7 +225,8 @@ def _parse_cell(text: str) -> tuple[Decimal | None, float, str | None]:
 
 def _row_from_cells(name: str, cells: Mapping[str, str], page: int, word_conf: float, keywords: ColumnKeywords,
                     split_named: bool = False) -> Row | None:
-    name = re.sub(r"\s+", " ", name).strip(" .:-")
+    repaired = repair_name(re.sub(r"\s+", " ", name).strip(" .:-"), keywords.name_abbreviations)
+    name = repaired.name
     if not re.search(r"[A-Za-z]{2}", name):
         return None
     values: dict[str, Decimal | None] = {}
@@ -245,7 +250,7 @@ def _row_from_cells(name: str, cells: Mapping[str, str], page: int, word_conf: f
     if values.get("limit") is None and values.get("premium") is None:
         return None
     return Row(Coverage(name=name, limit=values.get("limit"), deductible=values.get("deductible"),
-                        premium=values.get("premium")), quality, page, split)
+                        premium=values.get("premium")), quality, page, split, repaired.repaired)
 
 
 def _total_kind(name: str, keywords: ColumnKeywords) -> str | None:

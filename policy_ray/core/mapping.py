@@ -18,6 +18,7 @@ from policy_ray.core import certificate
 from policy_ray.core.confidence import (
     CONFLICT_FACTOR,
     EVIDENCE_BASE,
+    REPAIRED_COVERAGE_NAME,
     RIVAL_CONFIDENCE,
     UNNAMED_SPLIT_LIMIT,
     check_term,
@@ -362,6 +363,9 @@ def _check_schedule(table: TableResult, total: Any, conf: dict[str, float], evid
     if any(r.split_limit == "unnamed" for r in table.rows):
         conf["coverages"] = scale(conf["coverages"], UNNAMED_SPLIT_LIMIT)
         evidence["coverages"] += "; split limit, occurrence / aggregate not stated"
+    if any(r.name_repaired for r in table.rows):
+        conf["coverages"] = scale(conf["coverages"], REPAIRED_COVERAGE_NAME)
+        evidence["coverages"] += "; OCR punctuation removed from a name"
     return total
 
 

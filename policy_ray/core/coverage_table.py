@@ -404,6 +404,11 @@ def parse_table_from_cells(tables: Sequence[Table], keywords: ColumnKeywords) ->
     return result if result and result.rows else None
 
 
+def has_header(rows: Sequence[Sequence[str]], keywords: ColumnKeywords) -> bool:
+    """Whether one of these grid rows is a coverage schedule's header."""
+    return any(_header_from_cells(tuple(c or "" for c in row), keywords) for row in rows)
+
+
 def _header_from_cells(row: Sequence[str], keywords: ColumnKeywords) -> dict[int, str] | None:
     columns: dict[int, str] = {}
     for i, cell in enumerate(row):

@@ -40,6 +40,7 @@ from policy_ray.core.labels import LabelHit, find_label_values, key_value_column
 from policy_ray.core.layout import Line, page_lines
 from policy_ray.core.models import Coverage, MappedDocument, PolicyRecord, RawExtraction
 from policy_ray.core.names import clean_name
+from policy_ray.core.table_choice import choose_tables
 from policy_ray.core.templates import GENERIC_TEMPLATE_ID, Template, TemplateRegistry
 from policy_ray.core.values import (
     clean_policy_number,
@@ -255,17 +256,18 @@ def _vote(votes: dict[str, FieldVotes], name: str, hit: LabelHit, evidence_kind:
 
 def _coverage_table(raw: RawExtraction, pages: Sequence[Sequence[Line]], config: MappingConfig) -> TableResult | None:
     from_words = parse_table_from_lines(pages, config.columns)
-    grids = [t for p in raw.pages for t in p.tables]
-    # Each extractor is a separate opinion: never merge pdfplumber's and camelot's copies of one table.
-    from_cells = [parse_table_from_cells([t for t in grids if t.source == source], config.columns)
-                  for source in sorted({t.source for t in grids})]
-    candidates = [c for c in (from_words, *from_cells) if c is not None]
+    # One engine's copy of each ruled table, chosen region by region by its evidence (core/table_choice.py):
+    # never pdfplumber's and camelot's copies of one table together.
+    grids = choose_tables([t for p in raw.pages for t in p.tables], config.columns)
+    from_cells = parse_table_from_cells(grids, config.columns)
+    candidates = [c for c in (from_words, from_cells) if c is not None]
     if not candidates:
         return None
 
-    def rank(t: TableResult) -> tuple[int, int, float]:
+    def rank(t: TableResult) -> tuple[int, int, int]:
+        # Rows that add up to the total first, then more rows; the words' reading on a tie.
         agrees = premiums_agree(t.total, t.premiums) or _due_agrees(t)
-        return (1 if agrees else 0, len(t.rows), 1.0 if t.source == "words" else 0.9)
+        return (1 if agrees else 0, len(t.rows), 1 if t.source == "words" else 0)
 
     return max(candidates, key=rank)
 

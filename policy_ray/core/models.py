@@ -37,12 +37,18 @@ class Word:
 
 @dataclass(frozen=True)
 class Table:
-    """A table found by a table extractor: rows of cell strings, with the extractor's own score."""
+    """A table found by a table extractor: rows of cell strings, with the extractor's own score.
+
+    `score`: how well the text fits the cells (1.0: no word cut by a border, none left out), from the
+    extractor's evidence (camelot's parsing_report accuracy; for pdfplumber, the words its borders cut).
+    `bbox`: (x0, top, x1, bottom) in points from the page's top left; None where the extractor gave none.
+    """
 
     page: int
     rows: tuple[tuple[str, ...], ...]
     source: str
     score: float
+    bbox: tuple[float, float, float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -84,7 +90,7 @@ class RawExtraction:
                 words=tuple(Word(**w) for w in p["words"]),
                 tables=tuple(
                     Table(page=t["page"], rows=tuple(tuple(r) for r in t["rows"]), source=t["source"],
-                          score=t["score"])
+                          score=t["score"], bbox=tuple(t["bbox"]) if t.get("bbox") else None)
                     for t in p["tables"]
                 ),
                 has_text_layer=p["has_text_layer"],

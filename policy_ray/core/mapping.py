@@ -38,6 +38,7 @@ from policy_ray.core.coverage_table import (
 from policy_ray.core.heading import HeadingRules, carrier_from_heading, heading_text, name_key
 from policy_ray.core.labels import LabelHit, find_label_values, key_value_column, split_at_labels
 from policy_ray.core.layout import Line, page_lines
+from policy_ray.core.margins import with_margins
 from policy_ray.core.models import Coverage, MappedDocument, PolicyRecord, RawExtraction
 from policy_ray.core.names import clean_name
 from policy_ray.core.table_choice import choose_tables
@@ -123,7 +124,8 @@ class MappingConfig:
 
 
 def map_document(raw: RawExtraction, config: MappingConfig) -> MappedDocument:
-    pages = [page_lines(p) for p in raw.pages]
+    # The skipped pages' headers and footers are read with the pages, as if those pages had been read.
+    pages = [page_lines(p) for p in with_margins(raw)]
     lines = [line for page in pages for line in page]
     text = "\n".join(line.text for line in lines)
     form = dict(raw.form_fields)

@@ -72,6 +72,10 @@ class RawExtraction:
     source: ExtractionPath = ExtractionPath.TEXT
     skipped_pages: tuple[int, ...] = ()  # pages triage judged to carry no fields (policy wording)
     extractor: str = ""
+    # The running header and footer of skipped pages (a few runs of text near the top and bottom edge,
+    # from the text pass triage reads; core/margins.py bounds them): a carrier's name printed on every
+    # page of its wording says who the carrier is, though the page itself is not read.
+    margins: tuple[Page, ...] = ()
 
     @property
     def has_text_layer(self) -> bool:
@@ -82,30 +86,33 @@ class RawExtraction:
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> RawExtraction:
-        pages = tuple(
-            Page(
-                number=p["number"],
-                width=p["width"],
-                height=p["height"],
-                words=tuple(Word(**w) for w in p["words"]),
-                tables=tuple(
-                    Table(page=t["page"], rows=tuple(tuple(r) for r in t["rows"]), source=t["source"],
-                          score=t["score"], bbox=tuple(t["bbox"]) if t.get("bbox") else None)
-                    for t in p["tables"]
-                ),
-                has_text_layer=p["has_text_layer"],
-            )
-            for p in payload["pages"]
-        )
+        """The extraction a payload records; payloads from before tables had boxes and skipped pages had
+        margins read as having none."""
         return cls(
             doc_sha256=payload["doc_sha256"],
             page_count=payload["page_count"],
-            pages=pages,
+            pages=tuple(_page(p) for p in payload["pages"]),
             form_fields=tuple((k, v) for k, v in payload["form_fields"]),
             source=ExtractionPath(payload["source"]),
             skipped_pages=tuple(payload["skipped_pages"]),
             extractor=payload["extractor"],
+            margins=tuple(_page(p) for p in payload.get("margins", ())),
         )
+
+
+def _page(p: dict[str, Any]) -> Page:
+    return Page(
+        number=p["number"],
+        width=p["width"],
+        height=p["height"],
+        words=tuple(Word(**w) for w in p["words"]),
+        tables=tuple(
+            Table(page=t["page"], rows=tuple(tuple(r) for r in t["rows"]), source=t["source"], score=t["score"],
+                  bbox=(t["bbox"][0], t["bbox"][1], t["bbox"][2], t["bbox"][3]) if t.get("bbox") else None)
+            for t in p["tables"]
+        ),
+        has_text_layer=p["has_text_layer"],
+    )
 
 
 @dataclass(frozen=True)

@@ -19,6 +19,7 @@ EVIDENCE_BASE: dict[str, float] = {
     "generic_label_below": 0.87,  # value under its label (boxed layouts)
     "template_constant": 0.97,  # the template states it (carrier name of a recognized template)
     "heading": 0.87,  # carrier name: the largest heading on page 1, naming an insurer (not an agency)
+    "running_text": 0.87,  # carrier name in a footer, a running header or "underwritten by ..." (core/carrier_text.py)
     "table": 0.9,  # a coverage row whose columns were found from a header
 }
 
@@ -26,8 +27,8 @@ CONFLICT_FACTOR = 0.6  # two different plausible values for one field
 # A name whose last line the layout leaves open (a second line that may or may not continue it, a
 # "DBA" line before the legal name): kept below the accept threshold, for a person to read.
 UNDECIDED_NAME_END = 0.85
-# A carrier name from the page heading that the document does not repeat anywhere (no footer, no
-# "Issued by", no NAIC number under it): an agency's letterhead looks the same. Below accept.
+# A carrier name from the page heading (or a footer) that the document does not repeat anywhere (no
+# footer, no "Issued by", no NAIC number under it): an agency's letterhead looks the same. Below accept.
 UNCORROBORATED_HEADING = 0.9
 # A limit cell with two amounts ("$1,000,000 / $2,000,000") whose header, row or cell does not say they
 # are each occurrence / aggregate: the limit is the first by convention, and the coverages are scaled

@@ -15,6 +15,7 @@ from decimal import Decimal
 from typing import Any
 
 from policy_ray.core import certificate
+from policy_ray.core.carrier_text import carriers_from_text
 from policy_ray.core.confidence import (
     CONFLICT_FACTOR,
     EVIDENCE_BASE,
@@ -189,6 +190,13 @@ def _map_declarations(
         # page 1 contradicts them. Agreeing, it adds nothing they do not already say.
         evidence = "heading:page1" + ("" if heading.corroborated else " (said nowhere else)")
         votes["carrier_name"].add(heading.name, heading.confidence, evidence, kind="heading")
+    # So does an insurer named in a footer, a running header or "underwritten by ...": where the heading
+    # names none, it is the carrier, trusted like a heading only when the document says it again.
+    heights = {p.number: p.height for p in with_margins(raw)}
+    for named in carriers_from_text(lines, heights, config.heading, labels=all_labels, carrier_labels=carrier_labels,
+                                    not_names={name_key(c.value) for c in votes["insured_name"].candidates}):
+        evidence = named.evidence + ("" if named.corroborated else " (said nowhere else)")
+        votes["carrier_name"].add(named.name, named.confidence, evidence, kind="running_text")
 
     table = _coverage_table(raw, pages, config)
     return _assemble(votes, table, template, text, label_hits)

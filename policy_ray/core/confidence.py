@@ -34,9 +34,13 @@ UNCORROBORATED_HEADING = 0.9
 # are each occurrence / aggregate: the limit is the first by convention, and the coverages are scaled
 # by this after every check that raises them (their premiums adding up proves nothing about limits).
 UNNAMED_SPLIT_LIMIT = 0.85
-# A coverage name that needed stray OCR punctuation removed ("Business. Personal Property"): the repair is
-# a guess at what was printed, so the coverages are scaled, after the checks that raise them.
-REPAIRED_COVERAGE_NAME = 0.85
+# A coverage row that needed stray OCR punctuation removed from its name ("Business. Personal Property")
+# or an amount ("USD 2,500."): the repair is a guess at what was printed, so the coverages are scaled,
+# after the checks that raise them.
+REPAIRED_COVERAGE = 0.85
+# A coverage row with an amount in a limit, deductible or premium column that reads as none ("2,5O0",
+# "S2,500"): the row lacks a value the page shows. Scaled under field_keep: the coverages are not stored.
+UNREAD_AMOUNT = 0.7
 # A different value for a field with at least this confidence contradicts the winner (unless the
 # winner's evidence is stronger in kind: a form field or the template's own label).
 RIVAL_CONFIDENCE = 0.7

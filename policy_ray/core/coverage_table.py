@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from policy_ray.core.confidence import recognition
@@ -25,6 +25,9 @@ _MONEYISH = re.compile(
 )
 _CONTINUED = re.compile(r"(?i)\bcontinued\b|\bcont'd\b|carried forward|see next page|next page")
 _CURRENCY_WORD = re.compile(r"^(?:USD|US\$|\$|€|£|EUR|GBP|CAD)$")
+# What an amount OCR broke looks like: a currency sign or a digit group ("2,5O0", "S2,500", "$l,000"); not
+# a percentage ("80%", a coinsurance or a percentage deductible) and not a word ("12 months").
+_BROKEN_AMOUNT = re.compile(r"[$€£]|\d[,.]\d")
 
 
 @dataclass(frozen=True)
@@ -59,7 +62,8 @@ class Row:
     # The limit cell held two amounts ("$1,000,000 / $2,000,000"): the limit is the first. "named" when
     # the header, a caption under it or the row says they are each occurrence / aggregate; else "unnamed".
     split_limit: str = ""
-    name_repaired: bool = False  # OCR punctuation was removed from the name ("Business. Personal Property")
+    repaired: bool = False  # OCR punctuation removed from the name or an amount ("Business. Property", "2,500.")
+    unread: bool = False  # an amount column holds something amount-like that reads as none ("2,5O0")
 
 
 @dataclass
@@ -178,9 +182,9 @@ def _value_groups(words: Sequence[Word]) -> list[list[Word]]:
             pending_currency = w
             chained = chained and near
             continue
-        if _MONEYISH.match(w.text) or is_none_marker(w.text) or parse_split_money(w.text) is not None:
+        if _amount_word(w.text) or is_none_marker(w.text) or parse_split_money(w.text) is not None:
             new = [pending_currency, w] if pending_currency else [w]
-            if chained and near and any(b.text == "/" for b in between) and _MONEYISH.match(w.text):
+            if chained and near and any(b.text == "/" for b in between) and _amount_word(w.text):
                 groups[-1].extend([*between, *new])
             else:
                 groups.append(new)
@@ -191,6 +195,30 @@ def _value_groups(words: Sequence[Word]) -> list[list[Word]]:
             between, chained = [], False
         pending_currency = None
     return groups
+
+
+def _amount_word(text: str) -> bool:
+    """An amount, or one OCR ended with a stray period or comma ("2,500.")."""
+    return bool(_MONEYISH.match(text) or (text[-1:] in ".," and _MONEYISH.match(text[:-1])))
+
+
+def _repaired_amount(text: str) -> bool:
+    return not _MONEYISH.match(text) and _amount_word(text)
+
+
+def unread_amount(text: str) -> bool:
+    """Cell text that looks like an amount but reads as none: an amount lost, not an empty cell."""
+    return (bool(_BROKEN_AMOUNT.search(text)) and not text.strip().endswith("%") and parse_money(text) is None
+            and parse_split_money(text) is None)
+
+
+def _column_of(word: Word, spans: Mapping[str, tuple[float, float]]) -> str | None:
+    """The column a word outside every amount falls in, by the rule amounts are assigned with."""
+    name_x0 = spans["name"][0] if "name" in spans else float("-inf")
+    columns = sorted((k for k in spans if k in NUMERIC_KINDS or (k.startswith(SKIP) and spans[k][0] > name_x0)),
+                     key=lambda k: spans[k][0])
+    inside = [k for k in columns if spans[k][0] - 2.0 <= word.x1]
+    return inside[-1] if inside else (columns[0] if columns else None)
 
 
 def _assign(groups: list[list[Word]], spans: Mapping[str, tuple[float, float]]) -> dict[str, list[Word]]:
@@ -227,6 +255,7 @@ def _row_from_cells(name: str, cells: Mapping[str, str], page: int, word_conf: f
                     split_named: bool = False) -> Row | None:
     repaired = repair_name(re.sub(r"\s+", " ", name).strip(" .:-"), keywords.name_abbreviations)
     name = repaired.name
+    unread = any(unread_amount(cells.get(kind, "")) for kind in NUMERIC_KINDS)
     if not re.search(r"[A-Za-z]{2}", name):
         return None
     values: dict[str, Decimal | None] = {}
@@ -250,7 +279,7 @@ def _row_from_cells(name: str, cells: Mapping[str, str], page: int, word_conf: f
     if values.get("limit") is None and values.get("premium") is None:
         return None
     return Row(Coverage(name=name, limit=values.get("limit"), deductible=values.get("deductible"),
-                        premium=values.get("premium")), quality, page, split, repaired.repaired)
+                        premium=values.get("premium")), quality, page, split, repaired.repaired, unread)
 
 
 def _total_kind(name: str, keywords: ColumnKeywords) -> str | None:
@@ -349,6 +378,12 @@ def _read_rows(
                               result.split_named or names_split(_words_only(line.text), keywords))
         if row is None:
             return bool(result.rows)
+        # An amount-like word no amount took, in an amount column ("2,5O0"): the row lost a value.
+        stray = [w for w in words if id(w) not in grouped and w.x1 > first_numeric_x0 - 40 and unread_amount(w.text)]
+        repaired = any(_repaired_amount(w.text) for g in groups for w in g)
+        if repaired or any(_column_of(w, spans) in NUMERIC_KINDS for w in stray):
+            row = replace(row, repaired=row.repaired or repaired,
+                          unread=row.unread or any(_column_of(w, spans) in NUMERIC_KINDS for w in stray))
         result.rows.append(row)
         result.pages.add(line.page)
         for t in texts.values():

@@ -19,9 +19,10 @@ from policy_ray.core.carrier_text import carriers_from_text
 from policy_ray.core.confidence import (
     CONFLICT_FACTOR,
     EVIDENCE_BASE,
-    REPAIRED_COVERAGE_NAME,
+    REPAIRED_COVERAGE,
     RIVAL_CONFIDENCE,
     UNNAMED_SPLIT_LIMIT,
+    UNREAD_AMOUNT,
     check_term,
     name_casing,
     premiums_agree,
@@ -375,9 +376,12 @@ def _check_schedule(table: TableResult, total: Any, conf: dict[str, float], evid
     if any(r.split_limit == "unnamed" for r in table.rows):
         conf["coverages"] = scale(conf["coverages"], UNNAMED_SPLIT_LIMIT)
         evidence["coverages"] += "; split limit, occurrence / aggregate not stated"
-    if any(r.name_repaired for r in table.rows):
-        conf["coverages"] = scale(conf["coverages"], REPAIRED_COVERAGE_NAME)
-        evidence["coverages"] += "; OCR punctuation removed from a name"
+    if any(r.repaired for r in table.rows):
+        conf["coverages"] = scale(conf["coverages"], REPAIRED_COVERAGE)
+        evidence["coverages"] += "; OCR punctuation removed"
+    if any(r.unread for r in table.rows):
+        conf["coverages"] = scale(conf["coverages"], UNREAD_AMOUNT)
+        evidence["coverages"] += "; an amount that reads as none"
     return total
 
 

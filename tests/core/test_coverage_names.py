@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 
 from policy_ray.config import Settings, load_pipeline_data
-from policy_ray.core.confidence import REPAIRED_COVERAGE_NAME
+from policy_ray.core.confidence import REPAIRED_COVERAGE
 from policy_ray.core.coverage_names import repair_name
 from policy_ray.core.mapping import map_document
 from tests.core.words import doc, letterhead, line
@@ -58,4 +58,4 @@ def test_a_repaired_name_is_kept_with_a_lower_confidence() -> None:
     assert clean_names == repaired_names == ["Building", "Business Personal Property"]
     assert abbreviated_names == ["Building", "Bus. Personal Property"]
     assert clean == abbreviated == 0.97  # the premiums add up to the printed total
-    assert repaired == round(0.97 * REPAIRED_COVERAGE_NAME, 4)
+    assert repaired == round(0.97 * REPAIRED_COVERAGE, 4)

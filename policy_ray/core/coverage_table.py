@@ -2,7 +2,7 @@
 it, follow the table onto the next page, and stop at its total.
 
 Two sources feed the same row mapping: word positions (works for ruled and borderless tables, and for
-OCR words), and cell grids from table extractors (pdfplumber, camelot).
+OCR words; here), and cell grids from table extractors (pdfplumber, camelot; core/coverage_cells.py).
 """
 
 from __future__ import annotations
@@ -13,22 +13,15 @@ from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from policy_ray.core.confidence import recognition
-from policy_ray.core.coverage_names import repair_name
+from policy_ray.core.coverage_text import amount_word, repair_name, repaired_amount, unread_amount
 from policy_ray.core.layout import Line
-from policy_ray.core.models import Coverage, Table, Word
+from policy_ray.core.models import Coverage, Word
 from policy_ray.core.values import is_none_marker, parse_money, parse_split_money
 
 NUMERIC_KINDS = ("limit", "deductible", "premium")
 SKIP = "skip"  # a column the schedule prints and we do not read (location, coinsurance, rate)
-_MONEYISH = re.compile(
-    r"^\(?(?:USD|US\$|\$|€|£)?\s?-?\d{1,3}(?:,\d{3})*(?:\.\d{1,2})?\)?$|^\(?\$?\d{3,}(?:\.\d{1,2})?\)?$"
-)
 _CONTINUED = re.compile(r"(?i)\bcontinued\b|\bcont'd\b|carried forward|see next page|next page")
 _CURRENCY_WORD = re.compile(r"^(?:USD|US\$|\$|€|£|EUR|GBP|CAD)$")
-# What an amount OCR broke looks like: a currency sign or a digit group ("2,5O0", "S2,500", "$l,000"); not
-# a percentage ("80%", a coinsurance or a percentage deductible) and not a word ("12 months").
-_BROKEN_AMOUNT = re.compile(r"[$€£]|\d[,.]\d")
-
 
 @dataclass(frozen=True)
 class ColumnKeywords:
@@ -87,19 +80,19 @@ def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9 ]", "", text.casefold()).strip()
 
 
-def _tokens(text: str) -> list[str]:
+def word_tokens(text: str) -> list[str]:
     return re.findall(r"[a-z0-9]+", text.casefold())
 
 
-def _words_only(text: str) -> str:
+def words_only(text: str) -> str:
     """Text without its amounts: "$1,000,000 per occurrence / $2,000,000 aggregate" says which is which."""
     return re.sub(r"[$€£]?\s?\d[\d,.]*", " ", text)
 
 
 def names_split(text: str, keywords: ColumnKeywords) -> bool:
     """Whether text says which of a limit cell's two amounts is which ("Each Occurrence / Aggregate")."""
-    words = f" {' '.join(_tokens(text))} "
-    return any(f" {' '.join(_tokens(p))} " in words for p in keywords.split_limit if _tokens(p))
+    words = f" {' '.join(word_tokens(text))} "
+    return any(f" {' '.join(word_tokens(p))} " in words for p in keywords.split_limit if word_tokens(p))
 
 
 def find_header(words: Sequence[Word], keywords: ColumnKeywords) -> dict[str, tuple[float, float]] | None:
@@ -132,7 +125,7 @@ def find_header(words: Sequence[Word], keywords: ColumnKeywords) -> dict[str, tu
     # "Limits (Each Occurrence / Aggregate)": the caption of a split limit is part of the header.
     words_at = [i for i, t in enumerate(tokens) if t]  # punctuation alone ("/") is no word
     for phrase in keywords.split_limit:
-        parts = _tokens(phrase)
+        parts = word_tokens(phrase)
         for k in range(len(words_at) - len(parts) + 1):
             idx = range(words_at[k], words_at[k + len(parts) - 1] + 1) if parts else range(0)
             if parts and not any(j in used for j in idx) and [t for t in (tokens[j] for j in idx) if t] == parts:
@@ -182,9 +175,9 @@ def _value_groups(words: Sequence[Word]) -> list[list[Word]]:
             pending_currency = w
             chained = chained and near
             continue
-        if _amount_word(w.text) or is_none_marker(w.text) or parse_split_money(w.text) is not None:
+        if amount_word(w.text) or is_none_marker(w.text) or parse_split_money(w.text) is not None:
             new = [pending_currency, w] if pending_currency else [w]
-            if chained and near and any(b.text == "/" for b in between) and _amount_word(w.text):
+            if chained and near and any(b.text == "/" for b in between) and amount_word(w.text):
                 groups[-1].extend([*between, *new])
             else:
                 groups.append(new)
@@ -195,21 +188,6 @@ def _value_groups(words: Sequence[Word]) -> list[list[Word]]:
             between, chained = [], False
         pending_currency = None
     return groups
-
-
-def _amount_word(text: str) -> bool:
-    """An amount, or one OCR ended with a stray period or comma ("2,500.")."""
-    return bool(_MONEYISH.match(text) or (text[-1:] in ".," and _MONEYISH.match(text[:-1])))
-
-
-def _repaired_amount(text: str) -> bool:
-    return not _MONEYISH.match(text) and _amount_word(text)
-
-
-def unread_amount(text: str) -> bool:
-    """Cell text that looks like an amount but reads as none: an amount lost, not an empty cell."""
-    return (bool(_BROKEN_AMOUNT.search(text)) and not text.strip().endswith("%") and parse_money(text) is None
-            and parse_split_money(text) is None)
 
 
 def _column_of(word: Word, spans: Mapping[str, tuple[float, float]]) -> str | None:
@@ -241,7 +219,7 @@ def _assign(groups: list[list[Word]], spans: Mapping[str, tuple[float, float]]) 
     return {k: g for k, g in assigned.items() if k in NUMERIC_KINDS}
 
 
-def _parse_cell(text: str) -> tuple[Decimal | None, float, str | None]:
+def parse_cell(text: str) -> tuple[Decimal | None, float, str | None]:
     """An amount, its parse quality, and its currency; (None, 1.0) for an explicit absence."""
     if not text.strip() or is_none_marker(text):
         return None, 1.0, None
@@ -251,7 +229,7 @@ def _parse_cell(text: str) -> tuple[Decimal | None, float, str | None]:
     return money.amount, money.quality, money.currency
 
 
-def _row_from_cells(name: str, cells: Mapping[str, str], page: int, word_conf: float, keywords: ColumnKeywords,
+def row_from_cells(name: str, cells: Mapping[str, str], page: int, word_conf: float, keywords: ColumnKeywords,
                     split_named: bool = False) -> Row | None:
     repaired = repair_name(re.sub(r"\s+", " ", name).strip(" .:-"), keywords.name_abbreviations)
     name = repaired.name
@@ -263,13 +241,13 @@ def _row_from_cells(name: str, cells: Mapping[str, str], page: int, word_conf: f
     split = ""
     for kind in NUMERIC_KINDS:
         text = cells.get(kind, "")
-        amount, q, _ = _parse_cell(text)
+        amount, q, _ = parse_cell(text)
         pair = parse_split_money(text) if q == 0.0 and kind == "limit" else None
         if pair is not None:
             # Each occurrence / aggregate: the limit is the first amount. Which is which is the
             # convention unless the header, a caption under it, the row or the cell says so.
             amount, q = pair[0].amount, 1.0
-            split = "named" if split_named or names_split(_words_only(text), keywords) else "unnamed"
+            split = "named" if split_named or names_split(words_only(text), keywords) else "unnamed"
         if q == 0.0 and kind == "premium":
             return None  # a premium that is neither an amount nor an explicit absence: not a coverage row
         if q == 0.0:
@@ -282,7 +260,7 @@ def _row_from_cells(name: str, cells: Mapping[str, str], page: int, word_conf: f
                         premium=values.get("premium")), quality, page, split, repaired.repaired, unread)
 
 
-def _total_kind(name: str, keywords: ColumnKeywords) -> str | None:
+def total_type(name: str, keywords: ColumnKeywords) -> str | None:
     """"due" for a total of premium and charges ("Total Amount Due"), "premium" for a premium total."""
     folded = f" {_norm(name)} "
     if any(f" {_norm(t)} " in folded for t in keywords.total_due):
@@ -343,13 +321,13 @@ def _read_rows(
         grouped = {id(w) for g in groups for w in g}
         name = _name_cell(line, grouped, name_left, first_numeric_x0)
         caption = " ".join(w.text for w in words if id(w) not in grouped)
-        total_kind = _total_kind(name, keywords) or _total_kind(caption, keywords)
+        total_kind = total_type(name, keywords) or total_type(caption, keywords)
         if total_kind is not None or (groups and is_charge(name or caption, keywords)):
             cells = _assign(groups, spans)
             premium_words = cells.get("premium") or (groups[-1] if groups else [])
             if not premium_words:
                 return True
-            amount, quality, currency = _parse_cell(" ".join(w.text for w in premium_words))
+            amount, quality, currency = parse_cell(" ".join(w.text for w in premium_words))
             result.currency = result.currency or currency
             if total_kind is None:
                 # A fee or tax inside the schedule: part of the amount due, neither coverage nor premium.
@@ -374,94 +352,20 @@ def _read_rows(
             continue
         cells = _assign(groups, spans)
         texts = {k: " ".join(w.text for w in ws) for k, ws in cells.items()}
-        row = _row_from_cells(name, texts, line.page, recognition(min(w.conf for w in words)), keywords,
-                              result.split_named or names_split(_words_only(line.text), keywords))
+        row = row_from_cells(name, texts, line.page, recognition(min(w.conf for w in words)), keywords,
+                              result.split_named or names_split(words_only(line.text), keywords))
         if row is None:
             return bool(result.rows)
         # An amount-like word no amount took, in an amount column ("2,5O0"): the row lost a value.
         stray = [w for w in words if id(w) not in grouped and w.x1 > first_numeric_x0 - 40 and unread_amount(w.text)]
-        repaired = any(_repaired_amount(w.text) for g in groups for w in g)
+        repaired = any(repaired_amount(w.text) for g in groups for w in g)
         if repaired or any(_column_of(w, spans) in NUMERIC_KINDS for w in stray):
             row = replace(row, repaired=row.repaired or repaired,
                           unread=row.unread or any(_column_of(w, spans) in NUMERIC_KINDS for w in stray))
         result.rows.append(row)
         result.pages.add(line.page)
         for t in texts.values():
-            _, _, currency = _parse_cell(t)
+            _, _, currency = parse_cell(t)
             result.currency = result.currency or currency
         previous_bottom = line.bottom
     return False
-
-
-def parse_table_from_cells(tables: Sequence[Table], keywords: ColumnKeywords) -> TableResult | None:
-    """Coverage rows from extractor-found grids, continuing across tables with the same header."""
-    result: TableResult | None = None
-    columns: dict[int, str] | None = None
-    for table in tables:
-        rows = [tuple(c or "" for c in r) for r in table.rows]
-        start = 0
-        for i, row in enumerate(rows[:3]):
-            cols = _header_from_cells(row, keywords)
-            if cols:
-                columns, start = cols, i + 1
-                if result is None:
-                    result = TableResult(source=table.source)
-                result.split_named = result.split_named or any(names_split(c, keywords) for c in row)
-                break
-        else:
-            if result is None:
-                continue
-        assert columns is not None and result is not None
-        for row in rows[start:]:
-            if not result.rows and any(names_split(c, keywords) for c in row) and not any(map(parse_money, row)):
-                result.split_named = True  # a caption row under the header: "Each Occurrence / Aggregate"
-                continue
-            name = " ".join(row[i] for i, k in columns.items() if k == "name")
-            texts = {k: re.sub(r"\s+", " ", row[i]) for i, k in columns.items() if k != "name" and i < len(row)}
-            total_kind = _total_kind(name, keywords)
-            if total_kind is not None or is_charge(name, keywords):
-                amount, quality, _ = _parse_cell(texts.get("premium", "") or next(
-                    (t for t in reversed(row) if t.strip()), ""))
-                if total_kind is None:
-                    if amount is not None:
-                        result.charges.append(amount)
-                    continue
-                if total_kind == "due":
-                    result.due = amount
-                else:
-                    result.total, result.total_quality = amount, quality * table.score
-                return result
-            named = result.split_named or names_split(_words_only(" ".join(row)), keywords)
-            parsed = _row_from_cells(name, texts, table.page, table.score, keywords, named)
-            if parsed:
-                result.rows.append(parsed)
-                result.pages.add(table.page)
-    return result if result and result.rows else None
-
-
-def has_header(rows: Sequence[Sequence[str]], keywords: ColumnKeywords) -> bool:
-    """Whether one of these grid rows is a coverage schedule's header."""
-    return any(_header_from_cells(tuple(c or "" for c in row), keywords) for row in rows)
-
-
-def _header_from_cells(row: Sequence[str], keywords: ColumnKeywords) -> dict[int, str] | None:
-    columns: dict[int, str] = {}
-    for i, cell in enumerate(row):
-        folded = _without_split(cell, keywords)
-        for kind, phrases in keywords.kinds().items():
-            if kind not in columns.values() and any(folded == " ".join(_tokens(p)) for p in phrases):
-                columns[i] = kind
-                break
-        else:
-            if any(folded == " ".join(_tokens(p)) for p in keywords.extra_columns):
-                columns[i] = SKIP
-    kinds = set(columns.values())
-    return columns if "name" in kinds and len(kinds & set(NUMERIC_KINDS)) >= 2 else None
-
-
-def _without_split(cell: str, keywords: ColumnKeywords) -> str:
-    """A header cell without the caption of a split limit: "Limits (Each Occurrence / Aggregate)" -> "Limits"."""
-    words = f" {' '.join(_tokens(cell))} "
-    for phrase in keywords.split_limit:
-        words = words.replace(f" {' '.join(_tokens(phrase))} ", " ")
-    return words.strip()

@@ -31,12 +31,8 @@ from policy_ray.core.confidence import (
     term_is_regular,
 )
 from policy_ray.core.country import country_signals
-from policy_ray.core.coverage_table import (
-    ColumnKeywords,
-    TableResult,
-    parse_table_from_cells,
-    parse_table_from_lines,
-)
+from policy_ray.core.coverage_cells import parse_table_from_cells
+from policy_ray.core.coverage_table import ColumnKeywords, TableResult, parse_table_from_lines
 from policy_ray.core.heading import HeadingRules, carrier_from_heading, heading_text, name_key
 from policy_ray.core.labels import LabelHit, find_label_values, key_value_column, split_at_labels
 from policy_ray.core.layout import Line, page_lines

@@ -14,7 +14,8 @@ import re
 from collections.abc import Sequence
 from statistics import mean
 
-from policy_ray.core.coverage_table import ColumnKeywords, has_header
+from policy_ray.core.coverage_cells import has_header
+from policy_ray.core.coverage_table import ColumnKeywords
 from policy_ray.core.models import Table
 
 DEFAULT_ENGINE = "pdfplumber"

@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from policy_ray.config import Settings, load_pipeline_data
 from policy_ray.core.confidence import REPAIRED_COVERAGE
-from policy_ray.core.coverage_table import parse_table_from_lines, unread_amount
+from policy_ray.core.coverage_table import parse_table_from_lines
+from policy_ray.core.coverage_text import unread_amount
 from policy_ray.core.mapping import map_document
 from tests.core.words import doc, letterhead, line, lines_of
 

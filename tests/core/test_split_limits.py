@@ -8,7 +8,8 @@ from decimal import Decimal
 
 from policy_ray.config import Settings, load_pipeline_data
 from policy_ray.core.confidence import UNNAMED_SPLIT_LIMIT
-from policy_ray.core.coverage_table import TableResult, parse_table_from_cells, parse_table_from_lines
+from policy_ray.core.coverage_cells import parse_table_from_cells
+from policy_ray.core.coverage_table import TableResult, parse_table_from_lines
 from policy_ray.core.mapping import map_document
 from policy_ray.core.models import Table, Word
 from tests.core.words import doc, letterhead, line, lines_of

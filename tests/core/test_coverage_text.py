@@ -7,7 +7,7 @@ import pytest
 
 from policy_ray.config import Settings, load_pipeline_data
 from policy_ray.core.confidence import REPAIRED_COVERAGE
-from policy_ray.core.coverage_names import repair_name
+from policy_ray.core.coverage_text import repair_name
 from policy_ray.core.mapping import map_document
 from tests.core.words import doc, letterhead, line
 

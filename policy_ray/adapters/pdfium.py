@@ -2,11 +2,14 @@
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 
 import pypdfium2 as pdfium
 
+from policy_ray.core.margins import in_band as margin_band
+from policy_ray.core.margins import margin_page
+from policy_ray.core.models import Page
 from policy_ray.errors import FailureCategory, PolicyRayError
 
 STAGE = "preflight"
@@ -58,3 +61,31 @@ def page_texts(pdf: pdfium.PdfDocument) -> list[str]:
         finally:
             page.close()
     return texts
+
+
+def page_margins(pdf: pdfium.PdfDocument, indexes: Sequence[int]) -> list[Page]:
+    """The running header and footer of the given 0-based pages: pdfium's runs of text near the top and
+    bottom edge (core/margins.py bounds them), in points from the page's top left. Cheap: pdfium finds the
+    runs; only those near an edge are read."""
+    pages: list[Page] = []
+    for index in indexes:
+        page = pdf[index]
+        try:
+            width, height = page.get_size()
+            textpage = page.get_textpage()
+            try:
+                runs = []
+                for k in range(textpage.count_rects()):
+                    left, bottom, right, top = textpage.get_rect(k)
+                    if margin_band(height - top, height - bottom, height):
+                        runs.append((textpage.get_text_bounded(left, bottom, right, top), left, height - top, right,
+                                     height - bottom))
+            finally:
+                textpage.close()
+        except pdfium.PdfiumError as exc:
+            raise PolicyRayError(FailureCategory.MALFORMED_PDF, f"unreadable page: {exc}", stage="triage",
+                                 page=index + 1) from exc
+        finally:
+            page.close()
+        pages.append(margin_page(index + 1, float(width), float(height), runs))
+    return pages

@@ -19,6 +19,7 @@ EVIDENCE_BASE: dict[str, float] = {
     "generic_label_below": 0.87,  # value under its label (boxed layouts)
     "template_constant": 0.97,  # the template states it (carrier name of a recognized template)
     "heading": 0.87,  # carrier name: the largest heading on page 1, naming an insurer (not an agency)
+    "running_text": 0.87,  # carrier name in a footer, a running header or "underwritten by ..." (core/carrier_text.py)
     "table": 0.9,  # a coverage row whose columns were found from a header
 }
 
@@ -26,9 +27,20 @@ CONFLICT_FACTOR = 0.6  # two different plausible values for one field
 # A name whose last line the layout leaves open (a second line that may or may not continue it, a
 # "DBA" line before the legal name): kept below the accept threshold, for a person to read.
 UNDECIDED_NAME_END = 0.85
-# A carrier name from the page heading that the document does not repeat anywhere (no footer, no
-# "Issued by", no NAIC number under it): an agency's letterhead looks the same. Below accept.
+# A carrier name from the page heading (or a footer) that the document does not repeat anywhere (no
+# footer, no "Issued by", no NAIC number under it): an agency's letterhead looks the same. Below accept.
 UNCORROBORATED_HEADING = 0.9
+# A limit cell with two amounts ("$1,000,000 / $2,000,000") whose header, row or cell does not say they
+# are each occurrence / aggregate: the limit is the first by convention, and the coverages are scaled
+# by this after every check that raises them (their premiums adding up proves nothing about limits).
+UNNAMED_SPLIT_LIMIT = 0.85
+# A coverage row that needed stray OCR punctuation removed from its name ("Business. Personal Property")
+# or an amount ("USD 2,500."): the repair is a guess at what was printed, so the coverages are scaled,
+# after the checks that raise them.
+REPAIRED_COVERAGE = 0.85
+# A coverage row with an amount in a limit, deductible or premium column that reads as none ("2,5O0",
+# "S2,500"): the row lacks a value the page shows. Scaled under field_keep: the coverages are not stored.
+UNREAD_AMOUNT = 0.7
 # A different value for a field with at least this confidence contradicts the winner (unless the
 # winner's evidence is stronger in kind: a form field or the template's own label).
 RIVAL_CONFIDENCE = 0.7

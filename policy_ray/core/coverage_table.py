@@ -2,29 +2,26 @@
 it, follow the table onto the next page, and stop at its total.
 
 Two sources feed the same row mapping: word positions (works for ruled and borderless tables, and for
-OCR words), and cell grids from table extractors (pdfplumber, camelot).
+OCR words; here), and cell grids from table extractors (pdfplumber, camelot; core/coverage_cells.py).
 """
 
 from __future__ import annotations
 
 import re
 from collections.abc import Mapping, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from decimal import Decimal
 
 from policy_ray.core.confidence import recognition
+from policy_ray.core.coverage_text import amount_word, repair_name, repaired_amount, unread_amount
 from policy_ray.core.layout import Line
-from policy_ray.core.models import Coverage, Table, Word
-from policy_ray.core.values import is_none_marker, parse_money
+from policy_ray.core.models import Coverage, Word
+from policy_ray.core.values import is_none_marker, parse_money, parse_split_money
 
 NUMERIC_KINDS = ("limit", "deductible", "premium")
 SKIP = "skip"  # a column the schedule prints and we do not read (location, coinsurance, rate)
-_MONEYISH = re.compile(
-    r"^\(?(?:USD|US\$|\$|€|£)?\s?-?\d{1,3}(?:,\d{3})*(?:\.\d{1,2})?\)?$|^\(?\$?\d{3,}(?:\.\d{1,2})?\)?$"
-)
 _CONTINUED = re.compile(r"(?i)\bcontinued\b|\bcont'd\b|carried forward|see next page|next page")
 _CURRENCY_WORD = re.compile(r"^(?:USD|US\$|\$|€|£|EUR|GBP|CAD)$")
-
 
 @dataclass(frozen=True)
 class ColumnKeywords:
@@ -36,11 +33,14 @@ class ColumnKeywords:
     total_due: tuple[str, ...] = ()  # "Total Amount Due": premium plus fees and taxes, not the premium
     charges: tuple[str, ...] = ()  # words of rows that are fees or taxes, not coverages
     extra_columns: tuple[str, ...] = ()  # headers of columns we do not read ("Loc", "Coinsurance")
+    split_limit: tuple[str, ...] = ()  # captions that say a limit cell's two amounts are occurrence / aggregate
+    name_abbreviations: tuple[str, ...] = ()  # "Bus.", "Equip.": a period in a coverage name that is no OCR noise
 
     @classmethod
     def from_mapping(cls, data: Mapping[str, Sequence[str]]) -> ColumnKeywords:
         required = {k: tuple(data[k]) for k in ("name", "limit", "deductible", "premium", "total")}
-        optional = {k: tuple(data.get(k, ())) for k in ("total_due", "charges", "extra_columns")}
+        optional = {k: tuple(data.get(k, ())) for k in ("total_due", "charges", "extra_columns", "split_limit",
+                                                        "name_abbreviations")}
         return cls(**required, **optional)
 
     def kinds(self) -> dict[str, tuple[str, ...]]:
@@ -52,6 +52,11 @@ class Row:
     coverage: Coverage
     quality: float
     page: int
+    # The limit cell held two amounts ("$1,000,000 / $2,000,000"): the limit is the first. "named" when
+    # the header, a caption under it or the row says they are each occurrence / aggregate; else "unnamed".
+    split_limit: str = ""
+    repaired: bool = False  # OCR punctuation removed from the name or an amount ("Business. Property", "2,500.")
+    unread: bool = False  # an amount column holds something amount-like that reads as none ("2,5O0")
 
 
 @dataclass
@@ -64,6 +69,7 @@ class TableResult:
     pages: set[int] = field(default_factory=set)
     charges: list[Decimal] = field(default_factory=list)  # fee and tax rows: not coverages, not premium
     due: Decimal | None = None  # "Total Amount Due": premium plus charges
+    split_named: bool = False  # the header (or a caption under it) names split limits: occurrence / aggregate
 
     @property
     def premiums(self) -> list[Decimal | None]:
@@ -72,6 +78,21 @@ class TableResult:
 
 def _norm(text: str) -> str:
     return re.sub(r"[^a-z0-9 ]", "", text.casefold()).strip()
+
+
+def word_tokens(text: str) -> list[str]:
+    return re.findall(r"[a-z0-9]+", text.casefold())
+
+
+def words_only(text: str) -> str:
+    """Text without its amounts: "$1,000,000 per occurrence / $2,000,000 aggregate" says which is which."""
+    return re.sub(r"[$€£]?\s?\d[\d,.]*", " ", text)
+
+
+def names_split(text: str, keywords: ColumnKeywords) -> bool:
+    """Whether text says which of a limit cell's two amounts is which ("Each Occurrence / Aggregate")."""
+    words = f" {' '.join(word_tokens(text))} "
+    return any(f" {' '.join(word_tokens(p))} " in words for p in keywords.split_limit if word_tokens(p))
 
 
 def find_header(words: Sequence[Word], keywords: ColumnKeywords) -> dict[str, tuple[float, float]] | None:
@@ -101,11 +122,19 @@ def find_header(words: Sequence[Word], keywords: ColumnKeywords) -> dict[str, tu
             if parts and not any(j in used for j in idx) and [tokens[j] for j in idx] == parts:
                 used.update(idx)
                 spans[f"{SKIP}{i}"] = (words[i].x0, words[i + len(parts) - 1].x1)
+    # "Limits (Each Occurrence / Aggregate)": the caption of a split limit is part of the header.
+    words_at = [i for i, t in enumerate(tokens) if t]  # punctuation alone ("/") is no word
+    for phrase in keywords.split_limit:
+        parts = word_tokens(phrase)
+        for k in range(len(words_at) - len(parts) + 1):
+            idx = range(words_at[k], words_at[k + len(parts) - 1] + 1) if parts else range(0)
+            if parts and not any(j in used for j in idx) and [t for t in (tokens[j] for j in idx) if t] == parts:
+                used.update(idx)
     numeric = [k for k in NUMERIC_KINDS if k in spans]
     if "name" not in spans or len(numeric) < 2:
         return None
     # Stray words between the header cells mean this is prose that happens to contain the keywords.
-    if len(used) < len(tokens) - 2:
+    if len([i for i in used if tokens[i]]) < len(words_at) - 2:
         return None
     if any(spans[k][0] <= spans["name"][0] for k in numeric):
         return None
@@ -131,17 +160,43 @@ def _name_left(spans: Mapping[str, tuple[float, float]]) -> float:
 
 
 def _value_groups(words: Sequence[Word]) -> list[list[Word]]:
-    """Runs of words that form one amount ("$", "1,000") or an explicit absence ("N/A")."""
+    """Runs of words that form one amount ("$", "1,000"), an explicit absence ("N/A"), or a split limit
+    ("$1,000,000 / $2,000,000", "1,000,000/2,000,000", "$1,000,000 per occurrence / $2,000,000": one cell,
+    two amounts)."""
     groups: list[list[Word]] = []
     pending_currency: Word | None = None
+    between: list[Word] = []  # words after the last amount, in its cell ("per occurrence", "/")
+    previous: Word | None = None
+    chained = False  # the words since the last amount all follow it closely
     for w in words:
+        near = previous is not None and previous.x1 + 1.6 * max(w.height, 1.0) >= w.x0
+        previous = w
         if _CURRENCY_WORD.match(w.text):
             pending_currency = w
+            chained = chained and near
             continue
-        if _MONEYISH.match(w.text) or is_none_marker(w.text):
-            groups.append([pending_currency, w] if pending_currency else [w])
+        if amount_word(w.text) or is_none_marker(w.text) or parse_split_money(w.text) is not None:
+            new = [pending_currency, w] if pending_currency else [w]
+            if chained and near and any(b.text == "/" for b in between) and amount_word(w.text):
+                groups[-1].extend([*between, *new])
+            else:
+                groups.append(new)
+            between, chained = [], True
+        elif chained and near and pending_currency is None and not re.search(r"\d", w.text):
+            between.append(w)
+        else:
+            between, chained = [], False
         pending_currency = None
     return groups
+
+
+def _column_of(word: Word, spans: Mapping[str, tuple[float, float]]) -> str | None:
+    """The column a word outside every amount falls in, by the rule amounts are assigned with."""
+    name_x0 = spans["name"][0] if "name" in spans else float("-inf")
+    columns = sorted((k for k in spans if k in NUMERIC_KINDS or (k.startswith(SKIP) and spans[k][0] > name_x0)),
+                     key=lambda k: spans[k][0])
+    inside = [k for k in columns if spans[k][0] - 2.0 <= word.x1]
+    return inside[-1] if inside else (columns[0] if columns else None)
 
 
 def _assign(groups: list[list[Word]], spans: Mapping[str, tuple[float, float]]) -> dict[str, list[Word]]:
@@ -164,7 +219,7 @@ def _assign(groups: list[list[Word]], spans: Mapping[str, tuple[float, float]]) 
     return {k: g for k, g in assigned.items() if k in NUMERIC_KINDS}
 
 
-def _parse_cell(text: str) -> tuple[Decimal | None, float, str | None]:
+def parse_cell(text: str) -> tuple[Decimal | None, float, str | None]:
     """An amount, its parse quality, and its currency; (None, 1.0) for an explicit absence."""
     if not text.strip() or is_none_marker(text):
         return None, 1.0, None
@@ -174,14 +229,25 @@ def _parse_cell(text: str) -> tuple[Decimal | None, float, str | None]:
     return money.amount, money.quality, money.currency
 
 
-def _row_from_cells(name: str, cells: Mapping[str, str], page: int, word_conf: float) -> Row | None:
-    name = re.sub(r"\s+", " ", name).strip(" .:-")
+def row_from_cells(name: str, cells: Mapping[str, str], page: int, word_conf: float, keywords: ColumnKeywords,
+                    split_named: bool = False) -> Row | None:
+    repaired = repair_name(re.sub(r"\s+", " ", name).strip(" .:-"), keywords.name_abbreviations)
+    name = repaired.name
+    unread = any(unread_amount(cells.get(kind, "")) for kind in NUMERIC_KINDS)
     if not re.search(r"[A-Za-z]{2}", name):
         return None
     values: dict[str, Decimal | None] = {}
     quality = word_conf
+    split = ""
     for kind in NUMERIC_KINDS:
-        amount, q, _ = _parse_cell(cells.get(kind, ""))
+        text = cells.get(kind, "")
+        amount, q, _ = parse_cell(text)
+        pair = parse_split_money(text) if q == 0.0 and kind == "limit" else None
+        if pair is not None:
+            # Each occurrence / aggregate: the limit is the first amount. Which is which is the
+            # convention unless the header, a caption under it, the row or the cell says so.
+            amount, q = pair[0].amount, 1.0
+            split = "named" if split_named or names_split(words_only(text), keywords) else "unnamed"
         if q == 0.0 and kind == "premium":
             return None  # a premium that is neither an amount nor an explicit absence: not a coverage row
         if q == 0.0:
@@ -191,10 +257,10 @@ def _row_from_cells(name: str, cells: Mapping[str, str], page: int, word_conf: f
     if values.get("limit") is None and values.get("premium") is None:
         return None
     return Row(Coverage(name=name, limit=values.get("limit"), deductible=values.get("deductible"),
-                        premium=values.get("premium")), quality, page)
+                        premium=values.get("premium")), quality, page, split, repaired.repaired, unread)
 
 
-def _total_kind(name: str, keywords: ColumnKeywords) -> str | None:
+def total_type(name: str, keywords: ColumnKeywords) -> str | None:
     """"due" for a total of premium and charges ("Total Amount Due"), "premium" for a premium total."""
     folded = f" {_norm(name)} "
     if any(f" {_norm(t)} " in folded for t in keywords.total_due):
@@ -222,6 +288,7 @@ def parse_table_from_lines(pages: Sequence[Sequence[Line]], keywords: ColumnKeyw
                 found = find_header(line.words, keywords)
                 if found:
                     spans, start, result = found, i + 1, TableResult(source="words")
+                    result.split_named = names_split(line.text, keywords)
                     break
             else:
                 continue
@@ -254,13 +321,13 @@ def _read_rows(
         grouped = {id(w) for g in groups for w in g}
         name = _name_cell(line, grouped, name_left, first_numeric_x0)
         caption = " ".join(w.text for w in words if id(w) not in grouped)
-        total_kind = _total_kind(name, keywords) or _total_kind(caption, keywords)
+        total_kind = total_type(name, keywords) or total_type(caption, keywords)
         if total_kind is not None or (groups and is_charge(name or caption, keywords)):
             cells = _assign(groups, spans)
             premium_words = cells.get("premium") or (groups[-1] if groups else [])
             if not premium_words:
                 return True
-            amount, quality, currency = _parse_cell(" ".join(w.text for w in premium_words))
+            amount, quality, currency = parse_cell(" ".join(w.text for w in premium_words))
             result.currency = result.currency or currency
             if total_kind is None:
                 # A fee or tax inside the schedule: part of the amount due, neither coverage nor premium.
@@ -276,75 +343,29 @@ def _read_rows(
         if not groups:
             if _CONTINUED.search(line.text):
                 return False  # "Continued on next page": the schedule goes on overleaf
+            if not result.rows and names_split(line.text, keywords):
+                result.split_named = True  # a caption under the header: "Each Occurrence / Aggregate"
+                continue
             if result.rows or name:
                 # Text with no amounts ends the schedule (a heading, a note, the wording).
                 return bool(result.rows)
             continue
         cells = _assign(groups, spans)
         texts = {k: " ".join(w.text for w in ws) for k, ws in cells.items()}
-        row = _row_from_cells(name, texts, line.page, recognition(min(w.conf for w in words)))
+        row = row_from_cells(name, texts, line.page, recognition(min(w.conf for w in words)), keywords,
+                              result.split_named or names_split(words_only(line.text), keywords))
         if row is None:
             return bool(result.rows)
+        # An amount-like word no amount took, in an amount column ("2,5O0"): the row lost a value.
+        stray = [w for w in words if id(w) not in grouped and w.x1 > first_numeric_x0 - 40 and unread_amount(w.text)]
+        repaired = any(repaired_amount(w.text) for g in groups for w in g)
+        if repaired or any(_column_of(w, spans) in NUMERIC_KINDS for w in stray):
+            row = replace(row, repaired=row.repaired or repaired,
+                          unread=row.unread or any(_column_of(w, spans) in NUMERIC_KINDS for w in stray))
         result.rows.append(row)
         result.pages.add(line.page)
         for t in texts.values():
-            _, _, currency = _parse_cell(t)
+            _, _, currency = parse_cell(t)
             result.currency = result.currency or currency
         previous_bottom = line.bottom
     return False
-
-
-def parse_table_from_cells(tables: Sequence[Table], keywords: ColumnKeywords) -> TableResult | None:
-    """Coverage rows from extractor-found grids, continuing across tables with the same header."""
-    result: TableResult | None = None
-    columns: dict[int, str] | None = None
-    for table in tables:
-        rows = [tuple(c or "" for c in r) for r in table.rows]
-        start = 0
-        for i, row in enumerate(rows[:3]):
-            cols = _header_from_cells(row, keywords)
-            if cols:
-                columns, start = cols, i + 1
-                if result is None:
-                    result = TableResult(source=table.source)
-                break
-        else:
-            if result is None:
-                continue
-        assert columns is not None and result is not None
-        for row in rows[start:]:
-            name = " ".join(row[i] for i, k in columns.items() if k == "name")
-            texts = {k: re.sub(r"\s+", " ", row[i]) for i, k in columns.items() if k != "name" and i < len(row)}
-            total_kind = _total_kind(name, keywords)
-            if total_kind is not None or is_charge(name, keywords):
-                amount, quality, _ = _parse_cell(texts.get("premium", "") or next(
-                    (t for t in reversed(row) if t.strip()), ""))
-                if total_kind is None:
-                    if amount is not None:
-                        result.charges.append(amount)
-                    continue
-                if total_kind == "due":
-                    result.due = amount
-                else:
-                    result.total, result.total_quality = amount, quality * table.score
-                return result
-            parsed = _row_from_cells(name, texts, table.page, table.score)
-            if parsed:
-                result.rows.append(parsed)
-                result.pages.add(table.page)
-    return result if result and result.rows else None
-
-
-def _header_from_cells(row: Sequence[str], keywords: ColumnKeywords) -> dict[int, str] | None:
-    columns: dict[int, str] = {}
-    for i, cell in enumerate(row):
-        folded = _norm(cell)
-        for kind, phrases in keywords.kinds().items():
-            if kind not in columns.values() and any(folded == _norm(p) for p in phrases):
-                columns[i] = kind
-                break
-        else:
-            if any(folded == _norm(p) for p in keywords.extra_columns):
-                columns[i] = SKIP
-    kinds = set(columns.values())
-    return columns if "name" in kinds and len(kinds & set(NUMERIC_KINDS)) >= 2 else None

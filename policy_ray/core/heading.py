@@ -89,7 +89,8 @@ def carrier_from_heading(lines: Sequence[Line], rules: HeadingRules, *, skip: Co
             if not name or name_key(name) in not_names:
                 continue
             quality = 1.0 if line.height >= tallest - 0.5 else 0.85
-            corroborated = (_said_again(lines, index, name, labels, carrier_labels)
+            top_lines = {i for i, _ in _top(lines)}
+            corroborated = (said_elsewhere(lines, name, {index, *top_lines}, labels, carrier_labels)
                             or _letterhead_under(lines, index, rules.letterhead))
             confidence = scale(EVIDENCE_BASE["heading"], quality, recognition(segment.conf),
                                1.0 if corroborated else UNCORROBORATED_HEADING)
@@ -97,17 +98,16 @@ def carrier_from_heading(lines: Sequence[Line], rules: HeadingRules, *, skip: Co
     return None
 
 
-def _said_again(lines: Sequence[Line], index: int, name: str, labels: Sequence[str],
-                carrier_labels: Collection[str]) -> bool:
-    """Whether the name appears on another line outside the heading that no other party's label owns."""
+def said_elsewhere(lines: Sequence[Line], name: str, exclude: Collection[int], labels: Sequence[str],
+                   carrier_labels: Collection[str]) -> bool:
+    """Whether the name appears on a line not in `exclude` that no other party's label owns (a footer,
+    the running header of a wording page, "Issued by ...")."""
     key = f" {name_key(name)} "
-    top = {i for i, _ in _top(lines)}
-    owned = _party_lines(lines, labels, carrier_labels)
-    return any(key in f" {name_key(ln.text)} " for i, ln in enumerate(lines)
-               if i != index and i not in top and i not in owned)
+    owned = party_lines(lines, labels, carrier_labels)
+    return any(key in f" {name_key(ln.text)} " for i, ln in enumerate(lines) if i not in exclude and i not in owned)
 
 
-def _party_lines(lines: Sequence[Line], labels: Sequence[str], carrier_labels: Collection[str]) -> set[int]:
+def party_lines(lines: Sequence[Line], labels: Sequence[str], carrier_labels: Collection[str]) -> set[int]:
     """Lines that start with a label of another party or field, and the lines under a caption of one."""
     if not labels:
         return set()

@@ -15,10 +15,14 @@ from decimal import Decimal
 from typing import Any
 
 from policy_ray.core import certificate
+from policy_ray.core.carrier_text import carriers_from_text
 from policy_ray.core.confidence import (
     CONFLICT_FACTOR,
     EVIDENCE_BASE,
+    REPAIRED_COVERAGE,
     RIVAL_CONFIDENCE,
+    UNNAMED_SPLIT_LIMIT,
+    UNREAD_AMOUNT,
     check_term,
     name_casing,
     premiums_agree,
@@ -27,17 +31,15 @@ from policy_ray.core.confidence import (
     term_is_regular,
 )
 from policy_ray.core.country import country_signals
-from policy_ray.core.coverage_table import (
-    ColumnKeywords,
-    TableResult,
-    parse_table_from_cells,
-    parse_table_from_lines,
-)
+from policy_ray.core.coverage_cells import parse_table_from_cells
+from policy_ray.core.coverage_table import ColumnKeywords, TableResult, parse_table_from_lines
 from policy_ray.core.heading import HeadingRules, carrier_from_heading, heading_text, name_key
 from policy_ray.core.labels import LabelHit, find_label_values, key_value_column, split_at_labels
 from policy_ray.core.layout import Line, page_lines
+from policy_ray.core.margins import with_margins
 from policy_ray.core.models import Coverage, MappedDocument, PolicyRecord, RawExtraction
 from policy_ray.core.names import clean_name
+from policy_ray.core.table_choice import choose_tables
 from policy_ray.core.templates import GENERIC_TEMPLATE_ID, Template, TemplateRegistry
 from policy_ray.core.values import (
     clean_policy_number,
@@ -120,7 +122,8 @@ class MappingConfig:
 
 
 def map_document(raw: RawExtraction, config: MappingConfig) -> MappedDocument:
-    pages = [page_lines(p) for p in raw.pages]
+    # The skipped pages' headers and footers are read with the pages, as if those pages had been read.
+    pages = [page_lines(p) for p in with_margins(raw)]
     lines = [line for page in pages for line in page]
     text = "\n".join(line.text for line in lines)
     form = dict(raw.form_fields)
@@ -184,6 +187,13 @@ def _map_declarations(
         # page 1 contradicts them. Agreeing, it adds nothing they do not already say.
         evidence = "heading:page1" + ("" if heading.corroborated else " (said nowhere else)")
         votes["carrier_name"].add(heading.name, heading.confidence, evidence, kind="heading")
+    # So does an insurer named in a footer, a running header or "underwritten by ...": where the heading
+    # names none, it is the carrier, trusted like a heading only when the document says it again.
+    heights = {p.number: p.height for p in with_margins(raw)}
+    for named in carriers_from_text(lines, heights, config.heading, labels=all_labels, carrier_labels=carrier_labels,
+                                    not_names={name_key(c.value) for c in votes["insured_name"].candidates}):
+        evidence = named.evidence + ("" if named.corroborated else " (said nowhere else)")
+        votes["carrier_name"].add(named.name, named.confidence, evidence, kind="running_text")
 
     table = _coverage_table(raw, pages, config)
     return _assemble(votes, table, template, text, label_hits)
@@ -253,17 +263,18 @@ def _vote(votes: dict[str, FieldVotes], name: str, hit: LabelHit, evidence_kind:
 
 def _coverage_table(raw: RawExtraction, pages: Sequence[Sequence[Line]], config: MappingConfig) -> TableResult | None:
     from_words = parse_table_from_lines(pages, config.columns)
-    grids = [t for p in raw.pages for t in p.tables]
-    # Each extractor is a separate opinion: never merge pdfplumber's and camelot's copies of one table.
-    from_cells = [parse_table_from_cells([t for t in grids if t.source == source], config.columns)
-                  for source in sorted({t.source for t in grids})]
-    candidates = [c for c in (from_words, *from_cells) if c is not None]
+    # One engine's copy of each ruled table, chosen region by region by its evidence (core/table_choice.py):
+    # never pdfplumber's and camelot's copies of one table together.
+    grids = choose_tables([t for p in raw.pages for t in p.tables], config.columns)
+    from_cells = parse_table_from_cells(grids, config.columns)
+    candidates = [c for c in (from_words, from_cells) if c is not None]
     if not candidates:
         return None
 
-    def rank(t: TableResult) -> tuple[int, int, float]:
+    def rank(t: TableResult) -> tuple[int, int, int]:
+        # Rows that add up to the total first, then more rows; the words' reading on a tie.
         agrees = premiums_agree(t.total, t.premiums) or _due_agrees(t)
-        return (1 if agrees else 0, len(t.rows), 1.0 if t.source == "words" else 0.9)
+        return (1 if agrees else 0, len(t.rows), 1 if t.source == "words" else 0)
 
     return max(candidates, key=rank)
 
@@ -357,6 +368,16 @@ def _check_schedule(table: TableResult, total: Any, conf: dict[str, float], evid
             total = sum((p for p in table.premiums if p is not None), Decimal("0"))
             conf["total_premium"] = 0.9
             evidence["total_premium"] = "table:amount due less fees and taxes"
+    # Doubts no sum can lift: premiums that add up say nothing about which of two limits is the limit.
+    if any(r.split_limit == "unnamed" for r in table.rows):
+        conf["coverages"] = scale(conf["coverages"], UNNAMED_SPLIT_LIMIT)
+        evidence["coverages"] += "; split limit, occurrence / aggregate not stated"
+    if any(r.repaired for r in table.rows):
+        conf["coverages"] = scale(conf["coverages"], REPAIRED_COVERAGE)
+        evidence["coverages"] += "; OCR punctuation removed"
+    if any(r.unread for r in table.rows):
+        conf["coverages"] = scale(conf["coverages"], UNREAD_AMOUNT)
+        evidence["coverages"] += "; an amount that reads as none"
     return total
 
 

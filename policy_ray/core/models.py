@@ -37,12 +37,18 @@ class Word:
 
 @dataclass(frozen=True)
 class Table:
-    """A table found by a table extractor: rows of cell strings, with the extractor's own score."""
+    """A table found by a table extractor: rows of cell strings, with the extractor's own score.
+
+    `score`: how well the text fits the cells (1.0: no word cut by a border, none left out), from the
+    extractor's evidence (camelot's parsing_report accuracy; for pdfplumber, the words its borders cut).
+    `bbox`: (x0, top, x1, bottom) in points from the page's top left; None where the extractor gave none.
+    """
 
     page: int
     rows: tuple[tuple[str, ...], ...]
     source: str
     score: float
+    bbox: tuple[float, float, float, float] | None = None
 
 
 @dataclass(frozen=True)
@@ -66,6 +72,10 @@ class RawExtraction:
     source: ExtractionPath = ExtractionPath.TEXT
     skipped_pages: tuple[int, ...] = ()  # pages triage judged to carry no fields (policy wording)
     extractor: str = ""
+    # The running header and footer of skipped pages (a few runs of text near the top and bottom edge,
+    # from the text pass triage reads; core/margins.py bounds them): a carrier's name printed on every
+    # page of its wording says who the carrier is, though the page itself is not read.
+    margins: tuple[Page, ...] = ()
 
     @property
     def has_text_layer(self) -> bool:
@@ -76,30 +86,33 @@ class RawExtraction:
 
     @classmethod
     def from_payload(cls, payload: dict[str, Any]) -> RawExtraction:
-        pages = tuple(
-            Page(
-                number=p["number"],
-                width=p["width"],
-                height=p["height"],
-                words=tuple(Word(**w) for w in p["words"]),
-                tables=tuple(
-                    Table(page=t["page"], rows=tuple(tuple(r) for r in t["rows"]), source=t["source"],
-                          score=t["score"])
-                    for t in p["tables"]
-                ),
-                has_text_layer=p["has_text_layer"],
-            )
-            for p in payload["pages"]
-        )
+        """The extraction a payload records; payloads from before tables had boxes and skipped pages had
+        margins read as having none."""
         return cls(
             doc_sha256=payload["doc_sha256"],
             page_count=payload["page_count"],
-            pages=pages,
+            pages=tuple(_page(p) for p in payload["pages"]),
             form_fields=tuple((k, v) for k, v in payload["form_fields"]),
             source=ExtractionPath(payload["source"]),
             skipped_pages=tuple(payload["skipped_pages"]),
             extractor=payload["extractor"],
+            margins=tuple(_page(p) for p in payload.get("margins", ())),
         )
+
+
+def _page(p: dict[str, Any]) -> Page:
+    return Page(
+        number=p["number"],
+        width=p["width"],
+        height=p["height"],
+        words=tuple(Word(**w) for w in p["words"]),
+        tables=tuple(
+            Table(page=t["page"], rows=tuple(tuple(r) for r in t["rows"]), source=t["source"], score=t["score"],
+                  bbox=(t["bbox"][0], t["bbox"][1], t["bbox"][2], t["bbox"][3]) if t.get("bbox") else None)
+            for t in p["tables"]
+        ),
+        has_text_layer=p["has_text_layer"],
+    )
 
 
 @dataclass(frozen=True)

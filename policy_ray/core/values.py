@@ -251,6 +251,19 @@ def _decimal_comma(m: re.Match[str]) -> ParsedMoney | None:
     return ParsedMoney(amount, _currency_of(marker), 1.0, dollar_sign=marker == "$")
 
 
+def parse_split_money(text: str) -> tuple[ParsedMoney, ParsedMoney] | None:
+    """Two amounts in one cell ("$1,000,000 / $2,000,000", "1,000,000/2,000,000"): a split limit, each
+    occurrence then aggregate. Both must be written as amounts (a sign, a code or digit grouping):
+    "100/300" may be thousands, a date or a ratio, and is no pair of amounts."""
+    parts = text.split("/")
+    if len(parts) != 2:
+        return None
+    first, second = parse_money(parts[0]), parse_money(parts[1])
+    if first is None or second is None or min(first.quality, second.quality) < 1.0:
+        return None
+    return first, second
+
+
 def is_none_marker(text: str) -> bool:
     """Cells that state an explicit absence ("N/A", "None", "Included")."""
     return bool(_NONE_WORDS.match(text))
@@ -292,14 +305,70 @@ MIN_NUMBER_CHARS = 5  # letters and digits: "1234" or "WC 26" is a fragment, not
 MIN_NUMBER_DIGITS = 3
 
 
+_DATE_WORD = re.compile(
+    rf"(?i)^(?:\d{{1,2}}[/.-]\d{{1,2}}[/.-](?:\d{{4}}|\d{{2}})|\d{{4}}[/.-]\d{{1,2}}[/.-]\d{{1,2}}|"
+    rf"\d{{1,2}}-?{_MONTH_RE}-?\d{{2,4}}|{_MONTH_RE}-?\d{{1,2}},?-?\d{{4}})$"
+)
+_AMOUNT_WORD = re.compile(r"^\(?(?:[$€£]|USD|US\$|CAD|C\$|EUR|GBP)?\s?\d{1,3}(?:,\d{3})+(?:\.\d{1,2})?\)?$|"
+                          r"^\(?(?:[$€£]|US\$|C\$)\s?\d+(?:\.\d{1,2})?\)?$|^\d+\.\d{2}$")
+# A date or an amount glued to a number by overlapping print ("LMI-BP-778123044/01/2026"): no separator
+# says where the number ends, and the overlap may have eaten or swapped characters.
+_GLUED_DATE = (
+    re.compile(r"(\d{1,2})[/.-](\d{1,2})[/.-]((?:19|20)\d{2})(?!\d)"),
+    re.compile(r"(?<![\d/])((?:19|20)\d{2})[/.-](\d{1,2})[/.-](\d{1,2})(?!\d)"),
+    re.compile(r"(\d{1,2})/(\d{1,2})/(\d{2})$"),
+)
+_GLUED_MONTH = re.compile(rf"(?i)\d{{1,2}}{_MONTH_RE}\d{{2,4}}|{_MONTH_RE}\d{{1,2}},?(?:19|20)\d{{2}}")
+_GLUED_AMOUNT = re.compile(r"[$€£,]|(?<![.\d])\d+\.\d{2}$")
+
+
+def _is_date_word(token: str) -> bool:
+    return bool(_DATE_WORD.match(token)) and bool(find_dates(token, day_first=None))
+
+
+def _is_amount_word(token: str) -> bool:
+    return bool(_AMOUNT_WORD.match(token))
+
+
+def _valid_day_month(a: int, b: int) -> bool:
+    return (1 <= a <= 12 and 1 <= b <= 31) or (1 <= b <= 12 and 1 <= a <= 31)
+
+
+def has_glued_tail(candidate: str) -> bool:
+    """Whether a date or an amount is stuck to (or inside) the text with no space: "...044/01/2026",
+    "...7781234$2,150.00", "...20260401" is not one (no separators), "...2150.00" is."""
+    for i, pattern in enumerate(_GLUED_DATE):
+        for m in pattern.finditer(candidate):
+            first, second = (m.group(2), m.group(3)) if i == 1 else (m.group(1), m.group(2))
+            # "44/01/2026" is no date, but its "4/01/2026" is: the glued digit may belong to either.
+            if any(_valid_day_month(int(a), int(second)) for a in {first, first[-1:]}):
+                return True
+    if _GLUED_MONTH.search(candidate):
+        return True
+    # A cents tail counts only where the number has no other dots ("01.234.567.89" is a dotted number).
+    return bool(_GLUED_AMOUNT.search(candidate)) and (candidate.count(".") <= 1 or "," in candidate
+                                                      or any(c in candidate for c in "$€£"))
+
+
 def clean_policy_number(text: str) -> str | None:
     """A policy number as printed, or None when the text cannot be one (a year, a form code, a phone
-    number, a date, a sentence). Status words after it ("NEW", "RENEWAL") are not part of it."""
+    number, a date, a sentence). Status words after it ("NEW", "RENEWAL") are not part of it.
+
+    A date or an amount printed after it, separated by a space ("CPP 0042 1177 04/01/2026"), is the
+    next column's value and is cut off; one glued to it without a space ("LMI-BP-778123044/01/2026",
+    overlapping print) leaves no sign of where the number ends: refused."""
     candidate = re.sub(r"\s+", " ", text.strip().strip(":#").strip()).upper()
     tokens = candidate.split(" ")
+    cut = next((i for i, t in enumerate(tokens) if _is_date_word(t.strip(".,;:()")) or _is_amount_word(t)),
+               len(tokens))
+    if 0 < cut < len(tokens) and tokens[cut - 1] in ("-", "/", "$", "TO", "FROM"):
+        cut -= 1  # "X - 04/01/2026": the dash belongs to the range, not to the number
+    tokens = tokens[:cut]
     while len(tokens) > 1 and tokens[-1].strip(".,;:()") in _STATUS_WORDS:
         tokens.pop()
     candidate = " ".join(tokens)
+    if not candidate or has_glued_tail(candidate):
+        return None
     if not _POLICY_NUMBER_RE.match(candidate) or len(tokens) > 3:  # sentences are not identifiers
         return None
     digits, alnum = sum(c.isdigit() for c in candidate), sum(c.isalnum() for c in candidate)

@@ -15,6 +15,7 @@ from policy_ray.adapters import camelot_tables, images, pdf_forms, pdfium, pdfpl
 from policy_ray.adapters.source import DocumentSource
 from policy_ray.config import PipelineData, Settings
 from policy_ray.core.mapping import map_document
+from policy_ray.core.margins import MAX_MARGIN_PAGES
 from policy_ray.core.models import ExtractionPath, Page, RawExtraction, Table
 from policy_ray.core.outcomes import DocumentResult, DocumentTask
 from policy_ray.core.routing import route_document
@@ -65,8 +66,11 @@ class ExtractStage:
         preflight(data, max_bytes=self.settings.max_file_mb << 20)
         with pdfium.open_pdf(data, max_pages=self.settings.max_pages) as pdf:
             texts = pdfium.page_texts(pdf)
-        wanted = select_field_pages(texts, self.triage_rules) if self.settings.triage else list(range(len(texts)))
-        has_text = [i for i in wanted if texts[i].strip()]
+            wanted = select_field_pages(texts, self.triage_rules) if self.settings.triage else list(range(len(texts)))
+            has_text = [i for i in wanted if texts[i].strip()]
+            # Skipped pages are not read, but their running header and footer travel with the payload.
+            skipped = [i for i, text in enumerate(texts) if i not in set(has_text) and text.strip()]
+            margins = pdfium.page_margins(pdf, skipped[:MAX_MARGIN_PAGES])
         table_pages = set(has_text[: self.settings.table_pages_max])
         pages = pdfplumber_words.extract_pages(data, has_text, table_pages=table_pages) if has_text else []
         if self.settings.camelot and pages:
@@ -82,6 +86,7 @@ class ExtractStage:
             form_fields=tuple(sorted(form.items())),
             source=ExtractionPath.TEXT,
             skipped_pages=tuple(i + 1 for i in range(len(texts)) if i not in set(has_text)),
+            margins=tuple(margins),
             extractor="pdfium+pdfplumber+camelot" if self.settings.camelot else "pdfium+pdfplumber",
         )
 

@@ -190,3 +190,23 @@ def test_a_dollar_sign_alone_does_not_establish_the_date_order() -> None:
     assert numeric_date_order("05/01/2026  $500  Dayton, OH 45402", None, frozenset({"US"})) is False
     assert numeric_date_order("05/01/2026  $500  Perth WA 6000", None, frozenset({"AU"})) is True
     assert numeric_date_order("05/01/2026  $500  Ottawa, ON K1A 0B1", None, frozenset({"CA"})) is None
+
+
+@pytest.mark.parametrize(
+    "text",
+    ["LMI-BP-778123044/01/2026", "LMI-BP-7781234-04/01/2026", "LMI77812304/01/26", "ABC123405JAN2026",
+     "ABC2026-04-01", "LMI-BP-7781234$2,150.00", "CPP00421172150.00", "GL 1234 44/01/2026"],
+)
+def test_a_date_or_amount_glued_to_a_policy_number_is_refused(text: str) -> None:
+    # Overlapping print: nothing says where the number ends, and the overlap may have eaten characters.
+    assert clean_policy_number(text) is None
+
+
+@pytest.mark.parametrize(
+    ("text", "expected"),
+    [("CPP 0042 1177 04/01/2026", "CPP 0042 1177"), ("CPP 0042 1177 - 04/01/2026", "CPP 0042 1177"),
+     ("LMI-BP-7781234 $2,150.00", "LMI-BP-7781234"), ("ABC1234 05-Jan-2026", "ABC1234"),
+     ("CPP0042117 2150.00", "CPP0042117"), ("01.234.567.89", "01.234.567.89"), ("BWS-26-00123-A", "BWS-26-00123-A")],
+)
+def test_a_date_or_amount_after_a_space_is_the_next_columns_value(text: str, expected: str) -> None:
+    assert clean_policy_number(text) == expected

@@ -219,6 +219,17 @@ def _caption_row(c: Canvas) -> None:
     _t(c, 48, 60, "Lakeshore Mutual Insurance Company - Home Office", 8)
 
 
+def _overprinted(c: Canvas) -> None:
+    # The number's cell is too narrow: the effective date is printed over its last digits.
+    _lakeshore(c)
+    _t(c, 48, 700, "POLICY NUMBER EFFECTIVE DATE EXPIRATION DATE", 7, BOLD)
+    _t(c, 48, 688, "LMI-BP-7781234")
+    _t(c, 113, 688, "04/01/2026")
+    _t(c, 170, 688, "04/01/2027")
+    _t(c, 48, 660, "Named Insured: Buckeye Tool & Die Co.", 9)
+    _t(c, 48, 632, "Total Premium: $2,150.00", 9)
+
+
 LAKESHORE = "Lakeshore Mutual Insurance Company"
 BUCKEYE = "Buckeye Tool & Die Co."
 APRIL = {"effective_date": date(2026, 4, 1), "expiration_date": date(2027, 4, 1)}
@@ -255,6 +266,8 @@ CASES: dict[str, tuple[Draw, dict[str, Any], bool]] = {
                                                            "policy_number": "LMI-BP-7781234", **APRIL}, False),
     "additional insured": (_additional_insured, {"carrier_name": LAKESHORE, "insured_name": BUCKEYE,
                                                  "policy_number": "LMI-BP-7781234", **APRIL}, True),
+    "policy number overprinted by a date": (_overprinted, {"carrier_name": LAKESHORE, "insured_name": BUCKEYE,
+                                                           "policy_number": "LMI-BP-7781234", **APRIL}, False),
     "captions typed in one run": (_caption_row, {"carrier_name": LAKESHORE, "insured_name": BUCKEYE,
                                                  "policy_number": "LMI-7781234", **APRIL}, True),
 }
@@ -274,6 +287,12 @@ def test_fees_are_no_coverages_and_the_amount_due_no_premium() -> None:
     mapped, _ = _run(_pdf(_fees))
     assert [c.name for c in mapped.record.coverages] == ["General Liability", "Property"]
     assert mapped.record.total_premium != Decimal("1565.00")
+
+
+def test_a_policy_number_glued_to_a_date_is_never_read() -> None:
+    mapped, route = _run(_pdf(_overprinted))
+    assert mapped.record.policy_number is None, mapped.evidence
+    assert route is not Route.ACCEPT
 
 
 def _certificate_pdf(marks: tuple[str, str] | None, title: str | None = None) -> tuple[bytes, Any]:

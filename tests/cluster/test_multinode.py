@@ -153,6 +153,17 @@ def test_losing_a_node_mid_night_loses_and_duplicates_nothing(tmp_path: Path) ->
     assert summary["listed"] == len(_documents(tmp_path)) and summary["processed"] == len(_documents(tmp_path))
 
 
+def _most_alive_at_once(nodes: dict[str, Any], chosen: set[str]) -> int:
+    """The most of `chosen` nodes alive at the same moment, from when each joined and left."""
+    events = sorted(e for n in chosen for e in ((nodes[n]["joined_at"], 1),
+                                                (nodes[n].get("left_at") or float("inf"), -1)))
+    alive = most = 0
+    for _, step in events:
+        alive += step
+        most = max(most, alive)
+    return most
+
+
 def test_a_backlog_makes_the_autoscaler_grow_the_cluster_and_the_pools_use_it(tmp_path: Path) -> None:
     """cluster.yaml's shape from zero workers: every worker node is one the autoscaler started; the driver's
     request asked for both extractor nodes, the pool grew onto the second, OCR ran only on the node
@@ -166,14 +177,16 @@ def test_a_backlog_makes_the_autoscaler_grow_the_cluster_and_the_pools_use_it(tm
     workers = {n: v for n, v in nodes.items() if n != head}
     extractor_nodes = {n for n, v in workers.items() if v["resources"].get("extractor")}
     ocr_nodes = {n for n, v in workers.items() if v["resources"].get("ocr")}
-    assert len(extractor_nodes) == 2 and len(ocr_nodes) == 1, workers
+    # The autoscaler may retire an idle node and start another later in the night (its idle timeout is short
+    # here), so count nodes alive at once: both extractor nodes the type allows, and the one OCR node.
+    assert _most_alive_at_once(workers, extractor_nodes) == 2 and _most_alive_at_once(workers, ocr_nodes) == 1, workers
 
     # The pools used the new nodes, each kind only its own.
     extracted = Counter(r["node_id"] for r in records if (r["actor"] or "").startswith("extractor-"))
     recognized = [r for r in records if (r["actor"] or "").startswith("ocr-")]
-    assert set(extracted) == extractor_nodes, f"extractors ran on {extracted}, not on both extractor nodes"
+    assert set(extracted) <= extractor_nodes and len(extracted) >= 2, f"extractors ran on {extracted}"
     assert recognized, f"no document went through OCR: {records}"
-    assert {r["node_id"] for r in recognized} == ocr_nodes, recognized
+    assert {r["node_id"] for r in recognized} <= ocr_nodes, recognized
     assert summary["sent_to_ocr"] == len(recognized)
 
     # The autoscaler was asked, in the actors' shapes, for what the backlog needed, and released.

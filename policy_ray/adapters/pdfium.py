@@ -44,22 +44,29 @@ def open_pdf(data: bytes, *, max_pages: int) -> Iterator[pdfium.PdfDocument]:
         pdf.close()
 
 
+@contextmanager
+def _text_page(pdf: pdfium.PdfDocument, index: int) -> Iterator[tuple[pdfium.PdfPage, pdfium.PdfTextPage]]:
+    """One page and its text layer, both closed after use; a page pdfium cannot read is a malformed PDF."""
+    page = pdf[index]
+    try:
+        textpage = page.get_textpage()
+        try:
+            yield page, textpage
+        finally:
+            textpage.close()
+    except pdfium.PdfiumError as exc:
+        raise PolicyRayError(FailureCategory.MALFORMED_PDF, f"unreadable page: {exc}", stage="triage",
+                             page=index + 1) from exc
+    finally:
+        page.close()
+
+
 def page_texts(pdf: pdfium.PdfDocument) -> list[str]:
     """Plain text of every page (about 1-3 ms a page): enough to triage and to see a text layer."""
     texts: list[str] = []
     for index in range(len(pdf)):
-        page = pdf[index]
-        try:
-            textpage = page.get_textpage()
-            try:
-                texts.append(textpage.get_text_range())
-            finally:
-                textpage.close()
-        except pdfium.PdfiumError as exc:
-            raise PolicyRayError(FailureCategory.MALFORMED_PDF, f"unreadable page: {exc}", stage="triage",
-                                 page=index + 1) from exc
-        finally:
-            page.close()
+        with _text_page(pdf, index) as (_, textpage):
+            texts.append(textpage.get_text_range())
     return texts
 
 
@@ -69,23 +76,13 @@ def page_margins(pdf: pdfium.PdfDocument, indexes: Sequence[int]) -> list[Page]:
     runs; only those near an edge are read."""
     pages: list[Page] = []
     for index in indexes:
-        page = pdf[index]
-        try:
+        with _text_page(pdf, index) as (page, textpage):
             width, height = page.get_size()
-            textpage = page.get_textpage()
-            try:
-                runs = []
-                for k in range(textpage.count_rects()):
-                    left, bottom, right, top = textpage.get_rect(k)
-                    if margin_band(height - top, height - bottom, height):
-                        runs.append((textpage.get_text_bounded(left, bottom, right, top), left, height - top, right,
-                                     height - bottom))
-            finally:
-                textpage.close()
-        except pdfium.PdfiumError as exc:
-            raise PolicyRayError(FailureCategory.MALFORMED_PDF, f"unreadable page: {exc}", stage="triage",
-                                 page=index + 1) from exc
-        finally:
-            page.close()
+            runs = []
+            for k in range(textpage.count_rects()):
+                left, bottom, right, top = textpage.get_rect(k)
+                if margin_band(height - top, height - bottom, height):
+                    runs.append((textpage.get_text_bounded(left, bottom, right, top), left, height - top, right,
+                                 height - bottom))
         pages.append(margin_page(index + 1, float(width), float(height), runs))
     return pages

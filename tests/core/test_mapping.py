@@ -8,43 +8,30 @@ from decimal import Decimal
 from policy_ray.config import Settings, load_pipeline_data
 from policy_ray.core.mapping import map_document
 from policy_ray.core.models import Page, RawExtraction, Word
+from tests.core.words import doc, line
 
 DATA = load_pipeline_data(Settings())
 
 
-def _line(y: float, *cells: tuple[float, str], size: float = 9.0) -> list[Word]:
-    words: list[Word] = []
-    for x, text in cells:
-        cursor = x
-        for token in text.split():
-            width = len(token) * size * 0.5
-            words.append(Word(token, cursor, y, cursor + width, y + size))
-            cursor += width + size * 0.28
-    return words
-
-
-def _doc(*lines: list[Word], pages: int = 1) -> RawExtraction:
-    words = tuple(w for line in lines for w in line)
-    return RawExtraction(doc_sha256="0" * 64, page_count=pages, pages=(Page(1, 612, 792, words),))
 
 
 # An insurer's letterhead: its NAIC code and address under its name. A heading with nothing like it is
 # not trusted to name the carrier (an agency's letterhead looks the same).
 def _letterhead(name: str) -> list[list[Word]]:
-    return [_line(40, (48, name), size=18), _line(62, (48, "NAIC #12345   100 Main Street, Springfield, IL 62701"),
+    return [line(40, (48, name), size=18), line(62, (48, "NAIC #12345   100 Main Street, Springfield, IL 62701"),
                                                   size=8)]
 
 
 def _generic_declarations(period: str = "Policy Period: 03/01/2026 to 03/01/2027") -> RawExtraction:
-    return _doc(
+    return doc(
         *_letterhead("Acme Shield Insurance Company"),
-        _line(90, (48, "Policy No.: ASI-77-1234567")),
-        _line(104, (48, "Named Insured: Quill & Ladder Bakery LLC")),
-        _line(118, (48, period)),
-        _line(160, (48, "Coverage"), (300, "Limit"), (400, "Deductible"), (500, "Premium")),
-        _line(174, (48, "Building"), (300, "$500,000"), (400, "$1,000"), (500, "$1,200.00")),
-        _line(188, (48, "Business Personal Property"), (300, "$100,000"), (400, "N/A"), (500, "$300.50")),
-        _line(202, (48, "Total Premium"), (500, "$1,500.50")),
+        line(90, (48, "Policy No.: ASI-77-1234567")),
+        line(104, (48, "Named Insured: Quill & Ladder Bakery LLC")),
+        line(118, (48, period)),
+        line(160, (48, "Coverage"), (300, "Limit"), (400, "Deductible"), (500, "Premium")),
+        line(174, (48, "Building"), (300, "$500,000"), (400, "$1,000"), (500, "$1,200.00")),
+        line(188, (48, "Business Personal Property"), (300, "$100,000"), (400, "N/A"), (500, "$300.50")),
+        line(202, (48, "Total Premium"), (500, "$1,500.50")),
     )
 
 
@@ -66,12 +53,12 @@ def test_generic_declarations_map_every_field() -> None:
 
 
 def test_value_below_its_label_in_a_box() -> None:
-    raw = _doc(
-        _line(40, (48, "Stonebridge Indemnity Co."), size=18),
-        _line(80, (48, "POLICY NUMBER"), (300, "NAMED INSURED"), size=6),
-        _line(90, (48, "SB-2026-000417"), (300, "Harrow Farms Inc.")),
-        _line(120, (48, "EFFECTIVE DATE"), (300, "EXPIRATION DATE"), size=6),
-        _line(130, (48, "2026-05-01"), (300, "2027-05-01")),
+    raw = doc(
+        line(40, (48, "Stonebridge Indemnity Co."), size=18),
+        line(80, (48, "POLICY NUMBER"), (300, "NAMED INSURED"), size=6),
+        line(90, (48, "SB-2026-000417"), (300, "Harrow Farms Inc.")),
+        line(120, (48, "EFFECTIVE DATE"), (300, "EXPIRATION DATE"), size=6),
+        line(130, (48, "2026-05-01"), (300, "2027-05-01")),
     )
     r = map_document(raw, DATA.mapping).record
     assert (r.policy_number, r.insured_name) == ("SB-2026-000417", "Harrow Farms Inc.")
@@ -93,7 +80,7 @@ def test_premiums_that_do_not_add_up_lower_confidence() -> None:
 
 
 def test_prose_is_not_a_document_we_recognize() -> None:
-    raw = _doc(_line(40, (48, "The quick brown fox jumps over the lazy dog.")))
+    raw = doc(line(40, (48, "The quick brown fox jumps over the lazy dog.")))
     mapped = map_document(raw, DATA.mapping)
     assert not mapped.recognized and mapped.confidence == 0.0
 
@@ -132,25 +119,25 @@ def test_acord25_form_fields_map_to_a_certificate() -> None:
 def test_a_longer_caption_that_a_label_only_begins_is_not_taken_as_the_value() -> None:
     # Box captions carrier forms use ("NAMED INSURED & PRINCIPAL ADDRESS") that no label list names in full:
     # the words after "NAMED INSURED" continue the caption; the insured's name is in the box underneath.
-    mapped = map_document(_doc(
-        _line(40, (48, "Acme Shield Insurance Company"), size=18),
-        _line(90, (48, "POLICY NUMBER"), (300, "POLICY PERIOD"), size=7),
-        _line(100, (48, "ASI-77-1234567"), (300, "03/01/2026 to 03/01/2027")),
-        _line(130, (48, "NAMED INSURED & PRINCIPAL ADDRESS"), size=7),
-        _line(140, (48, "Quill & Ladder Bakery LLC")),
-        _line(152, (48, "12 Mill Road, Springfield")),
+    mapped = map_document(doc(
+        line(40, (48, "Acme Shield Insurance Company"), size=18),
+        line(90, (48, "POLICY NUMBER"), (300, "POLICY PERIOD"), size=7),
+        line(100, (48, "ASI-77-1234567"), (300, "03/01/2026 to 03/01/2027")),
+        line(130, (48, "NAMED INSURED & PRINCIPAL ADDRESS"), size=7),
+        line(140, (48, "Quill & Ladder Bakery LLC")),
+        line(152, (48, "12 Mill Road, Springfield")),
     ), DATA.mapping)
     assert mapped.record.insured_name == "Quill & Ladder Bakery LLC"
     assert mapped.record.policy_number == "ASI-77-1234567"
 
 
 def test_common_premium_and_reference_captions_are_read() -> None:
-    mapped = map_document(_doc(
-        _line(40, (48, "Larkspur Specialty Insurance Ltd"), size=18),
-        _line(90, (48, "Policy Reference: LSI/PL/2026/00731")),
-        _line(104, (48, "Insured: Vantage Dental Group PC")),
-        _line(118, (48, "Inception Date: 2026-04-01"), (300, "Expiry Date: 2027-04-01")),
-        _line(132, (48, "Total Advance Premium: $2,450.00")),
+    mapped = map_document(doc(
+        line(40, (48, "Larkspur Specialty Insurance Ltd"), size=18),
+        line(90, (48, "Policy Reference: LSI/PL/2026/00731")),
+        line(104, (48, "Insured: Vantage Dental Group PC")),
+        line(118, (48, "Inception Date: 2026-04-01"), (300, "Expiry Date: 2027-04-01")),
+        line(132, (48, "Total Advance Premium: $2,450.00")),
     ), DATA.mapping)
     r = mapped.record
     assert (r.policy_number, r.insured_name, r.total_premium) == ("LSI/PL/2026/00731", "Vantage Dental Group PC",
@@ -159,39 +146,39 @@ def test_common_premium_and_reference_captions_are_read() -> None:
 
 
 def test_a_day_month_order_the_document_does_not_establish_keeps_it_out_of_straight_through() -> None:
-    def period_doc(premium: str, address: str = "12 Mill Row") -> RawExtraction:
-        return _doc(
-            _line(40, (48, "Harrowgate Assurance Ltd"), size=18),
-            _line(62, (48, f"NAIC #12345   {address}"), size=8),
-            _line(90, (48, "Policy Number: HBL-77812")),
-            _line(104, (48, "Policyholder: Fenwick & Daughters Ltd")),
-            _line(118, (48, "Period of Insurance: 05/06/2026 to 05/06/2027")),
-            _line(132, (48, f"Total Premium: {premium}")),
+    def perioddoc(premium: str, address: str = "12 Mill Row") -> RawExtraction:
+        return doc(
+            line(40, (48, "Harrowgate Assurance Ltd"), size=18),
+            line(62, (48, f"NAIC #12345   {address}"), size=8),
+            line(90, (48, "Policy Number: HBL-77812")),
+            line(104, (48, "Policyholder: Fenwick & Daughters Ltd")),
+            line(118, (48, "Period of Insurance: 05/06/2026 to 05/06/2027")),
+            line(132, (48, f"Total Premium: {premium}")),
         )
 
-    pounds = map_document(period_doc("GBP 812.40"), DATA.mapping)
+    pounds = map_document(perioddoc("GBP 812.40"), DATA.mapping)
     assert (pounds.record.effective_date, pounds.record.expiration_date) == (date(2026, 6, 5), date(2027, 6, 5))
     assert pounds.confidence >= 0.85
     # "$" alone establishes nothing: Canada and Australia print it too. A US address does.
-    dollars = map_document(period_doc("$812.40"), DATA.mapping)
+    dollars = map_document(perioddoc("$812.40"), DATA.mapping)
     assert dollars.field_confidence["effective_date"] < 0.85 and dollars.confidence < 0.85
-    us = map_document(period_doc("$812.40", "12 Mill Row, Dayton, OH 45402"), DATA.mapping)
+    us = map_document(perioddoc("$812.40", "12 Mill Row, Dayton, OH 45402"), DATA.mapping)
     assert (us.record.effective_date, us.record.expiration_date) == (date(2026, 5, 6), date(2027, 5, 6))
     assert us.confidence >= 0.85 and us.record.currency == "USD"
-    australian = map_document(period_doc("$812.40", "12 Mill Row, Perth WA 6000"), DATA.mapping)
+    australian = map_document(perioddoc("$812.40", "12 Mill Row, Perth WA 6000"), DATA.mapping)
     assert (australian.record.effective_date, australian.record.currency) == (date(2026, 6, 5), "AUD")
     # No currency and no date that only one order can read: both readings are regular terms, so the
     # term does not corroborate either, and the dates stay below the accept threshold.
-    unknown = map_document(period_doc("812.40"), DATA.mapping)
+    unknown = map_document(perioddoc("812.40"), DATA.mapping)
     assert unknown.field_confidence["effective_date"] < 0.85 and unknown.confidence < 0.85
 
 
 def test_labels_set_on_one_line_with_ordinary_spaces_are_each_read() -> None:
-    mapped = map_document(_doc(
+    mapped = map_document(doc(
         *_letterhead("Westfold Mutual Insurance Company"),
-        _line(90, (48, "Policy No. WX-40012   Named Insured: Pemberton Holdings Inc")),
-        _line(104, (48, "Effective Date: 02/10/2026 Expiration Date: 02/10/2027")),
-        _line(118, (48, "Policy Premium $3,003.00")),
+        line(90, (48, "Policy No. WX-40012   Named Insured: Pemberton Holdings Inc")),
+        line(104, (48, "Effective Date: 02/10/2026 Expiration Date: 02/10/2027")),
+        line(118, (48, "Policy Premium $3,003.00")),
     ), DATA.mapping)
     r = mapped.record
     assert (r.policy_number, r.insured_name) == ("WX-40012", "Pemberton Holdings Inc")
@@ -201,18 +188,18 @@ def test_labels_set_on_one_line_with_ordinary_spaces_are_each_read() -> None:
 
 def test_a_key_value_grid_without_colons_is_read_straight_through() -> None:
     def grid(*rows: tuple[str, str]) -> RawExtraction:
-        return _doc(*_letterhead("Texline Indemnity Company"),
-                    *(_line(90 + 14 * i, (48, label), (200, value)) for i, (label, value) in enumerate(rows)))
+        return doc(*_letterhead("Texline Indemnity Company"),
+                    *(line(90 + 14 * i, (48, label), (200, value)) for i, (label, value) in enumerate(rows)))
 
     full = map_document(grid(("POLICY NO", "TX-2093-1182"), ("INSURED", "Redfern Machining LLC"),
                              ("EFFECTIVE", "2026-05-01"), ("EXPIRES", "2027-05-01")), DATA.mapping)
     assert (full.record.policy_number, full.record.insured_name) == ("TX-2093-1182", "Redfern Machining LLC")
     assert full.confidence >= 0.85
     # One label beside one value is no grid: it could be two captions side by side.
-    lone = map_document(_doc(_line(40, (48, "Texline Indemnity Company"), size=18),
-                             _line(90, (48, "POLICY NO"), (200, "TX-2093-1182")),
-                             _line(104, (48, "Insured: Redfern Machining LLC")),
-                             _line(118, (48, "Policy Period: 05/01/2026 to 05/01/2027"))), DATA.mapping)
+    lone = map_document(doc(line(40, (48, "Texline Indemnity Company"), size=18),
+                             line(90, (48, "POLICY NO"), (200, "TX-2093-1182")),
+                             line(104, (48, "Insured: Redfern Machining LLC")),
+                             line(118, (48, "Policy Period: 05/01/2026 to 05/01/2027"))), DATA.mapping)
     assert lone.record.policy_number == "TX-2093-1182" and lone.field_confidence["policy_number"] < 0.85
 
 

@@ -78,7 +78,8 @@ def test_cluster_runbook_quotes_the_current_numbers() -> None:
     from policy_ray.actors.pool import PoolPolicy
     from policy_ray.cli import build_parser, settings_from_args
     from policy_ray.config import Settings
-    from policy_ray.flows.scaling import Backlog, ScalingPolicy, policy_from_settings, required_capacity
+    from policy_ray.core.scaling import Backlog, ScalingPolicy, required_capacity
+    from policy_ray.flows.scaling import policy_from_settings
 
     text = (RUNBOOKS / "cluster.md").read_text()
     settings, policy = Settings(), ScalingPolicy()

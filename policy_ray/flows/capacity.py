@@ -26,9 +26,8 @@ from dataclasses import dataclass
 from typing import Any
 
 from policy_ray.config import Settings
+from policy_ray.core.scaling import EXTRACTOR_NODE_RESOURCE, OCR_NODE_RESOURCE
 
-OCR_NODE_RESOURCE = "ocr"  # advertised by OCR worker nodes in cluster.yaml
-EXTRACTOR_NODE_RESOURCE = "extractor"  # advertised by CPU extractor nodes in cluster.yaml
 NO_NODE_RESOURCE = "none"  # Settings.*_resource: never ask for a custom resource
 
 

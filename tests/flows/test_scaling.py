@@ -11,19 +11,9 @@ import pytest
 from policy_ray.cli import build_parser, settings_from_args
 from policy_ray.config import Settings
 from policy_ray.core.outcomes import DocumentResult, DocumentTask
+from policy_ray.core.scaling import Backlog, ResourceRequest, ScalingPolicy, next_request, required_capacity
 from policy_ray.flows.capacity import plan_pools
-from policy_ray.flows.scaling import (
-    Backlog,
-    BacklogScaler,
-    NightScaler,
-    Progress,
-    ResourceRequest,
-    ScalingPolicy,
-    next_request,
-    policy_from_settings,
-    required_capacity,
-    target_pool_size,
-)
+from policy_ray.flows.scaling import BacklogScaler, NightScaler, Progress, policy_from_settings, target_pool_size
 
 HOUR = 3600.0
 POLICY = ScalingPolicy(night_window_s=6 * HOUR, min_cpus=0, max_cpus=64, max_ocr_bundles=4)

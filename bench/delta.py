@@ -143,7 +143,7 @@ def month(ctx: Context, fig: Figure) -> None:
     from policy_ray.flows.maintenance import optimize
 
     night_lake, _summary, _docs = _night(ctx)
-    source = DeltaTable(str(night_lake / "policies")).to_pyarrow_dataset().to_table()
+    source = Lake(str(night_lake)).read("policies")
     per_night = ctx.size(BASE_MICRO_BATCHES)
     with common.scratch("month-") as tmp:
         lake = Lake(str(tmp / "lake"))

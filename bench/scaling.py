@@ -153,9 +153,9 @@ def run_job(night: Path, lake: Path, extractors: int,
         run.first_s, run.steady_s = sink.times[0] - start, end - sink.times[0]
     run.statuses = {"accepted": summary.accepted, "dead_lettered": summary.dead_lettered,
                     "duplicates": summary.duplicates}
-    from deltalake import DeltaTable
+    from policy_ray.adapters.lake import Lake
 
-    table = DeltaTable(str(lake / "policies")).to_pyarrow_dataset().to_table(columns=["normalized_sha256"])
+    table = Lake(str(lake)).read("policies", ["normalized_sha256"])
     run.accepted = {v for v in table.column("normalized_sha256").to_pylist() if v}
     run.extra.update({"summary_seconds": summary.seconds, "commits": summary.commits,
                       "commit_seconds": summary.commit_seconds, "pool": summary.pool,

@@ -29,6 +29,7 @@ from urllib.parse import unquote
 import pyarrow as pa
 import pyarrow.compute as pc
 import pyarrow.dataset as ds
+import pyarrow.fs as pafs
 from deltalake import CommitProperties, DeltaTable, Transaction, write_deltalake
 from deltalake.exceptions import CommitFailedError, DeltaError, TableNotFoundError
 
@@ -165,20 +166,36 @@ class Lake:
         except TableNotFoundError as exc:
             raise LakeUnavailable(f"table {name} not found under {self.uri}") from exc
 
+    def dataset(self, name: str, version: int | None = None, *, snapshot: DeltaTable | None = None) -> ds.Dataset:
+        """One version of a table (or the given snapshot of it) as a pyarrow dataset.
+
+        Its files are read through pyarrow's own filesystem for the lake (local or S3), not deltalake's
+        default Python-backed one: that one holds Python objects inside Arrow's C++ fragments, and when
+        Arrow's thread pool drops the last of them while the interpreter exits, the process aborts
+        ("terminate called without an active exception", exit 134; deltalake 1.6.6 / pyarrow 21, seen
+        here in about one run in five on a loaded machine)."""
+        table = snapshot if snapshot is not None else self.table(name, version)
+        fs, root = storage.filesystem_for(self.table_uri(name), self.storage_options)
+        return table.to_pyarrow_dataset(filesystem=pafs.SubTreeFileSystem(root, fs))
+
     def read(self, name: str, columns: Sequence[str] | None = None, *, batch_id: str | None = None,
-             version: int | None = None) -> pa.Table:
-        # Read through a pyarrow dataset: DeltaTable.to_pyarrow_table() on a table with a
-        # tz-aware timestamp column aborted the interpreter at exit (deltalake 1.6.6, seen here).
-        dataset = self.table(name, version).to_pyarrow_dataset()
+             version: int | None = None, where: ds.Expression | None = None,
+             snapshot: DeltaTable | None = None) -> pa.Table:
+        """Rows of one table version, optionally of one batch and matching `where`. (Never through
+        DeltaTable.to_pyarrow_table(): on a table with a tz-aware timestamp column it aborted the
+        interpreter at exit, deltalake 1.6.6.)"""
         flt = ds.field("batch_id") == batch_id if batch_id is not None else None
-        return dataset.to_table(columns=list(columns) if columns else None, filter=flt)
+        if where is not None:
+            flt = where if flt is None else flt & where
+        return self.dataset(name, version, snapshot=snapshot).to_table(
+            columns=list(columns) if columns else None, filter=flt)
 
     def scan(self, name: str, *, version: int | None = None, batch_id: str | None = None,
              batch_date: date | None = None, paths: set[str] | None = None,
              columns: Sequence[str] | None = None) -> Iterator[tuple[str, pa.Table]]:
         """(data file, its rows) one file at a time: which file (so which commit) holds each row.
         `batch_date` prunes by partition without opening files; `paths` keeps only those files."""
-        dataset = self.table(name, version).to_pyarrow_dataset()
+        dataset = self.dataset(name, version)
         part = ds.field("batch_date") == batch_date if batch_date is not None and "batch_date" in TABLES[name][1] \
             else None
         flt = ds.field("batch_id") == batch_id if batch_id is not None else None
@@ -389,7 +406,7 @@ class Lake:
         info = self.commit_info("audit_log", table.version()) or {}
         if info.get("chain_seq") is not None and info.get("chain_head"):
             return int(info["chain_seq"]), str(info["chain_head"])
-        t = table.to_pyarrow_dataset().to_table(columns=["seq", "entry_hash"])
+        t = self.read("audit_log", ["seq", "entry_hash"], snapshot=table)
         if t.num_rows == 0:
             return 0, GENESIS
         last = pc.max(t.column("seq")).as_py()
@@ -409,9 +426,7 @@ class Lake:
         """Whole rows of this batch whose `column` is one of `values`."""
         if not values:
             return []
-        dataset = self.table(name).to_pyarrow_dataset()
-        flt = (ds.field("batch_id") == batch_id) & ds.field(column).isin(list(values))
-        return list(dataset.to_table(filter=flt).to_pylist())
+        return list(self.read(name, batch_id=batch_id, where=ds.field(column).isin(list(values))).to_pylist())
 
     def audit_steps(self, batch_id: str) -> list[tuple[str | None, str, str | None]]:
         """(idempotency_key, stage, details) of this batch's audit entries."""
@@ -429,8 +444,7 @@ class Lake:
     def committed_documents(self) -> CommittedIndex:
         """doc_sha256 -> idempotency_key of every document committed to `policies`, any night: scanned
         batch by batch into a compact index, never as one table of the lake's whole history."""
-        dataset = self.table("policies").to_pyarrow_dataset()
-        batches = dataset.to_batches(columns=["doc_sha256", "idempotency_key"])
+        batches = self.dataset("policies").to_batches(columns=["doc_sha256", "idempotency_key"])
         return CommittedIndex.build((b.column(0).to_pylist(), b.column(1).to_pylist()) for b in batches)
 
     def first_seen_dead_letters(self) -> dict[str, Any]:

@@ -23,7 +23,6 @@ from datetime import date, datetime, timedelta
 from typing import Any
 
 import psutil
-import pyarrow.dataset as ds
 from deltalake import DeltaTable
 
 from policy_ray import code_version, logs
@@ -54,8 +53,8 @@ def lease_is_live(owner: str | None, until: datetime | None, now: datetime) -> b
     return psutil.pid_exists(int(pid))  # a killed run on this host frees its batch at once
 
 
-def _row(snapshot: DeltaTable, batch_id: str) -> dict[str, Any] | None:
-    rows = snapshot.to_pyarrow_dataset().to_table(filter=ds.field("batch_id") == batch_id).to_pylist()
+def _row(lake: Lake, snapshot: DeltaTable, batch_id: str) -> dict[str, Any] | None:
+    rows = lake.read("batches", batch_id=batch_id, snapshot=snapshot).to_pylist()
     return rows[0] if rows else None
 
 
@@ -77,7 +76,7 @@ class BatchLease:
         outcome: dict[str, Any] = {}
 
         def decide(snapshot: DeltaTable) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-            previous = _row(snapshot, batch_id) or {}
+            previous = _row(lake, snapshot, batch_id) or {}
             now = logs.now_utc()
             holder = previous.get("lease_owner")
             live = previous.get("status") == "running" and lease_is_live(holder, previous.get("lease_until"), now)
@@ -118,7 +117,7 @@ class BatchLease:
         """Push the lease's end out by `lease_s`, if this run still holds it; BatchBusy if not."""
 
         def decide(snapshot: DeltaTable) -> tuple[list[dict[str, Any]], dict[str, Any]]:
-            row = _row(snapshot, self.batch_id)
+            row = _row(self.lake, snapshot, self.batch_id)
             self._check(row)
             assert row is not None
             return ([{**row, "lease_until": logs.now_utc() + timedelta(seconds=self.lease_s)}],

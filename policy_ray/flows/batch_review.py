@@ -42,9 +42,8 @@ class Review:
 
 
 def last_review(lake: Lake, batch_id: str) -> Review:
-    t = lake.table("audit_log").to_pyarrow_dataset().to_table(
-        columns=["seq", "stage", "details"],
-        filter=(ds.field("batch_id") == batch_id) & ds.field("stage").isin(list(REVIEW_STAGES)))
+    t = lake.read("audit_log", ["seq", "stage", "details"], batch_id=batch_id,
+                  where=ds.field("stage").isin(list(REVIEW_STAGES)))
     entries = sorted(t.to_pylist(), key=lambda e: e["seq"])
     status = reviewed_status(e["stage"] for e in entries)
     if status is None:

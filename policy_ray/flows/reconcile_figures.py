@@ -59,9 +59,8 @@ def _completeness(lake: Lake, batch: Mapping[str, Any], policies: Sequence[Mappi
                   dead: Sequence[Mapping[str, Any]]) -> Completeness:
     batch_id = batch["batch_id"]
     ledger = lake.read("documents", ["source_uri", "idempotency_key", "disposition"], batch_id=batch_id)
-    audit = lake.table("audit_log").to_pyarrow_dataset().to_table(
-        columns=["idempotency_key", "stage"],
-        filter=(ds.field("batch_id") == batch_id) & ds.field("stage").isin(list(LEDGER_STAGES)))
+    audit = lake.read("audit_log", ["idempotency_key", "stage"], batch_id=batch_id,
+                      where=ds.field("stage").isin(list(LEDGER_STAGES)))
     return check_completeness(
         batch["listed"],
         zip(*(ledger.column(c).to_pylist() for c in ("source_uri", "idempotency_key", "disposition")), strict=True),

@@ -82,9 +82,8 @@ def _template_documents(lake: Lake, batch_id: str, deviations: Sequence[Deviatio
     fields each one misses (committed rows and dead letters alike)."""
     out: dict[str, list[dict[str, Any]]] = {}
     for template in _affected_templates(deviations):
-        policies = lake.table("policies").to_pyarrow_dataset().to_table(
-            columns=["source_uri", "confidence", *config.fields],
-            filter=(ds.field("batch_id") == batch_id) & (ds.field("template_id") == template)).to_pylist()
+        policies = lake.read("policies", ["source_uri", "confidence", *config.fields], batch_id=batch_id,
+                             where=ds.field("template_id") == template).to_pylist()
         docs = [{"file": r["source_uri"], "where": "policies", "confidence": r["confidence"],
                  "missing": [f for f in config.fields if not is_filled(r.get(f))]} for r in policies]
         dead = lake.read("dead_letters", ["source_uri", "confidence", "failure_category", "partial_fields"],

@@ -81,9 +81,8 @@ def _partial_record(row: Mapping[str, Any]) -> dict[str, Any]:
 
 def history(lake: Lake, dead_letter_key: str) -> list[dict[str, Any]]:
     """Every replay step of one dead letter, from the audit trail, oldest first."""
-    t = lake.table("audit_log").to_pyarrow_dataset().to_table(
-        columns=["seq", "batch_id", "details", "recorded_at"],
-        filter=(ds.field("idempotency_key") == dead_letter_key) & (ds.field("stage") == Stage.REPLAYED.value))
+    t = lake.read("audit_log", ["seq", "batch_id", "details", "recorded_at"],
+                  where=(ds.field("idempotency_key") == dead_letter_key) & (ds.field("stage") == Stage.REPLAYED.value))
     return [{"seq": e["seq"], "recorded_at": e["recorded_at"], **json.loads(e["details"] or "{}")}
             for e in sorted(t.to_pylist(), key=lambda e: e["seq"])]
 
@@ -197,9 +196,8 @@ def _check_source(uri: str, doc_sha256: str, storage_options: Mapping[str, str])
 
 def _steps_recorded(lake: Lake, batch_id: str) -> set[tuple[str, str]]:
     """(dead letter key, step) this replay batch already has in the audit trail (a resumed replay)."""
-    t = lake.table("audit_log").to_pyarrow_dataset().to_table(
-        columns=["idempotency_key", "details"],
-        filter=(ds.field("batch_id") == batch_id) & (ds.field("stage") == Stage.REPLAYED.value))
+    t = lake.read("audit_log", ["idempotency_key", "details"], batch_id=batch_id,
+                  where=ds.field("stage") == Stage.REPLAYED.value)
     return {(e["idempotency_key"], json.loads(e["details"] or "{}").get("step", "")) for e in t.to_pylist()}
 
 

@@ -124,7 +124,7 @@ def _walk_chain(lake: Lake, batch_id: str | None, wanted: set[int],
     walker = ChainWalker()
     entries: list[dict[str, Any]] = []
     at_seq: dict[int, dict[str, Any]] = {}
-    for chunk in _in_seq_order(snapshot.to_pyarrow_dataset()):
+    for chunk in _in_seq_order(lake.dataset("audit_log", snapshot=snapshot)):
         for row in chunk.to_pylist():
             if walker.feed(row) is not None:
                 break

@@ -133,3 +133,20 @@ def test_reads_by_batch(lake: Lake) -> None:
     lake.append("documents", _ledger_rows(3, "b2"), batch_id="b2", sequence=1, metadata={})
     assert len(lake.ledger("b1")) == 2 and len(lake.ledger("b2")) == 3
     assert lake.keys("documents", "idempotency_key", batch_id="b2") == {"k0", "k1", "k2"}
+
+
+def test_reads_go_through_a_native_pyarrow_filesystem(lake: Lake) -> None:
+    """deltalake's default reader wraps its store in a Python-backed pyarrow filesystem; a dataset
+    over it can abort the interpreter at exit (Lake.dataset). Every read here must avoid it."""
+    import pyarrow.dataset as ds
+    import pyarrow.fs as pafs
+
+    lake.append("documents", _ledger_rows(2, "b1"), batch_id="b1", sequence=1, metadata={})
+    dataset = lake.dataset("documents")
+    assert isinstance(dataset, ds.FileSystemDataset)
+    assert not isinstance(dataset.filesystem, pafs.PyFileSystem)
+    assert lake.read("documents", ["idempotency_key"], where=ds.field("idempotency_key") == "k1").num_rows == 1
+    # A pinned snapshot reads what it held, through the same filesystem.
+    old = lake.table("documents")
+    lake.append("documents", _ledger_rows(1, "b2"), batch_id="b2", sequence=1, metadata={})
+    assert lake.read("documents", snapshot=old).num_rows == 2 and lake.read("documents").num_rows == 3

@@ -339,10 +339,10 @@ def submitted_night(ray_head: Head, tmp_path_factory: pytest.TempPathFactory) ->
 
 
 def _read_table(path: Path, columns: list[str]) -> list[dict[str, Any]]:
-    from deltalake import DeltaTable
+    from policy_ray.adapters.lake import Lake
 
-    # to_pyarrow_dataset(), not to_pyarrow_table(): the latter aborts the interpreter at exit (deltalake 1.6.6).
-    return DeltaTable(str(path)).to_pyarrow_dataset().to_table(columns=columns).to_pylist()
+    # Through the adapter: its reads avoid the ways deltalake's own readers abort at interpreter exit.
+    return Lake(str(path.parent)).read(path.name, columns).to_pylist()
 
 
 def test_head_is_our_own_and_refuses_requests_without_the_token(ray_head: Head) -> None:

@@ -30,6 +30,7 @@ from datetime import date
 from pathlib import Path
 from typing import Any
 
+import pyarrow.fs as pafs
 import pytest
 
 from policy_ray.adapters import storage
@@ -207,7 +208,9 @@ def test_delta_commits_on_s3_use_conditional_writes(s3: Any, s3_endpoint: dict[s
     write_deltalake(second, pa.table({"n": [2]}), mode="append")
     table = DeltaTable(uri, storage_options=options)
     assert table.version() == 2
-    assert sorted(table.to_pyarrow_dataset().to_table().column("n").to_pylist()) == [0, 1, 2]
+    fs, root = storage.filesystem_for(uri, options)  # pyarrow's S3 client, as Lake.dataset reads
+    rows = table.to_pyarrow_dataset(filesystem=pafs.SubTreeFileSystem(root, fs)).to_table()
+    assert sorted(rows.column("n").to_pylist()) == [0, 1, 2]
     # The Delta log is readable through the same options (what Lake.log_sha256 hashes for the audit trail).
     log = storage.open_bytes(f"{uri}/_delta_log/{2:020d}.json", s3_endpoint)
     assert b'"commitInfo"' in log

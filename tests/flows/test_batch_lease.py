@@ -69,8 +69,8 @@ def test_a_claim_that_lands_between_the_read_and_the_commit_wins(lake: Lake, mon
 
     real_row, other = batch_lease._row, []
 
-    def read_then_lose_the_race(snapshot: object, batch_id: str) -> object:
-        row = real_row(snapshot, batch_id)  # type: ignore[arg-type]
+    def read_then_lose_the_race(reader: Lake, snapshot: object, batch_id: str) -> object:
+        row = real_row(reader, snapshot, batch_id)  # type: ignore[arg-type]
         if not other:
             other.append(None)
             other[0] = _take(Lake(lake.uri))  # another writer (own Lake object) claims the batch now

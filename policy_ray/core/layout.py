@@ -73,21 +73,57 @@ class Line:
 
 
 def group_lines(words: Iterable[Word], page: int, *, gap_factor: float = 1.6) -> list[Line]:
-    """Cluster words into lines by vertical overlap, then split each line at wide horizontal gaps."""
-    ordered = sorted(words, key=lambda w: ((w.top + w.bottom) / 2, w.x0))
-    rows: list[list[Word]] = []
-    for word in ordered:
-        mid = (word.top + word.bottom) / 2
-        if rows:
-            last = rows[-1]
-            last_mid = median((w.top + w.bottom) / 2 for w in last)
-            tolerance = max(2.0, 0.45 * median(w.height for w in last))
-            if abs(mid - last_mid) <= tolerance:
-                last.append(word)
+    """Cluster words into lines by vertical overlap, then split each line at wide horizontal gaps.
+
+    Words are taken top to bottom by their middle. A word joins one of the last few lines when its
+    middle lies near both the line's median middle and the middle of the line's word nearest it
+    across the page (the closest such line wins), else it starts a line. The second test keeps two
+    lines of a slightly skewed scan apart where they come within a few points of each other at one
+    end of the page: the line's far end no longer drags the next line's words into it.
+    """
+    rows: list[_Row] = []
+    for word in sorted(words, key=lambda w: (_mid(w), w.x0)):
+        mid = _mid(word)
+        best: _Row | None = None
+        best_gap = 0.0
+        for row in rows[-_OPEN_ROWS:]:
+            if abs(mid - row.median_mid) > row.tolerance:
                 continue
-        rows.append([word])
-    return [Line(page=page, segments=tuple(split_segments(sorted(r, key=lambda w: w.x0), gap_factor)))
+            gap = abs(mid - _mid(row.nearest(word)))
+            if gap <= row.tolerance and (best is None or gap < best_gap):
+                best, best_gap = row, gap
+        if best is None:
+            rows.append(_Row(word))
+        else:
+            best.add(word)
+    return [Line(page=page, segments=tuple(split_segments(sorted(r.words, key=lambda w: w.x0), gap_factor)))
             for r in rows]
+
+
+_OPEN_ROWS = 3  # lines a word may still join: the ones whose middles are nearest above it
+
+
+def _mid(word: Word) -> float:
+    return (word.top + word.bottom) / 2
+
+
+class _Row:
+    """A line being built: its words, their median middle, and how far a word's middle may lie from
+    it (0.45 of the line's median word height, at least 2 pt)."""
+
+    def __init__(self, word: Word) -> None:
+        self.words = [word]
+        self.median_mid = _mid(word)
+        self.tolerance = max(2.0, 0.45 * word.height)
+
+    def add(self, word: Word) -> None:
+        self.words.append(word)
+        self.median_mid = median(_mid(w) for w in self.words)
+        self.tolerance = max(2.0, 0.45 * median(w.height for w in self.words))
+
+    def nearest(self, word: Word) -> Word:
+        """The line's word horizontally nearest `word` (distance between their boxes, 0 if they overlap)."""
+        return min(self.words, key=lambda w: max(w.x0 - word.x1, word.x0 - w.x1, 0.0))
 
 
 def split_segments(words: Sequence[Word], gap_factor: float) -> list[Segment]:

@@ -17,7 +17,7 @@ from typing import Any
 from policy_ray.core.confidence import EVIDENCE_BASE, UNDECIDED_NAME_END, check_term, scale
 from policy_ray.core.labels import find_label_values
 from policy_ray.core.layout import Line
-from policy_ray.core.models import Coverage, MappedDocument, PolicyRecord
+from policy_ray.core.models import CERTIFICATE_REQUIRED_FIELDS, Coverage, MappedDocument, PolicyRecord
 from policy_ray.core.names import clean_name, name_from_lines
 from policy_ray.core.templates import Template
 from policy_ray.core.values import clean_policy_number, find_dates, parse_date, parse_money
@@ -252,7 +252,9 @@ def _assemble(policies: Sequence[PolicyLine], insured: str | None, insured_conf:
         "expiration_date": scale(base, first.quality if first and first.expiration else 0.0),
         "total_premium": base,  # certificates state no premium: "none" is what the form supports
         "currency": 0.97,
-        "coverages": scale(base, min((p.quality for p in policies), default=0.0)) if policies else 0.0,
+        # Every policy a certificate lists shows at least one limit: one without any was misread.
+        "coverages": scale(base, min(p.quality for p in policies)) if policies and all(p.limits for p in policies)
+        else 0.0,
     }
     errors = [e for p in policies if (e := check_term(p.effective, p.expiration))]
     if first and check_term(first.effective, first.expiration):
@@ -279,4 +281,4 @@ def _assemble(policies: Sequence[PolicyLine], insured: str | None, insured_conf:
     )
     return MappedDocument(record=record, field_confidence=conf,
                           evidence={"policy_number": f"{evidence}:{template.id}"},
-                          validation_errors=tuple(errors), recognized=True)
+                          validation_errors=tuple(errors), recognized=True, required=CERTIFICATE_REQUIRED_FIELDS)

@@ -153,6 +153,8 @@ REQUIRED_FIELDS: tuple[str, ...] = (
     "expiration_date",
 )
 OPTIONAL_FIELDS: tuple[str, ...] = ("total_premium", "currency", "coverages")
+# A certificate exists to show limits: one whose limit lines were not all read is not accepted.
+CERTIFICATE_REQUIRED_FIELDS: tuple[str, ...] = (*REQUIRED_FIELDS, "coverages")
 
 
 @dataclass(frozen=True)
@@ -164,11 +166,12 @@ class MappedDocument:
     evidence: dict[str, str] = field(default_factory=dict)
     validation_errors: tuple[str, ...] = ()
     recognized: bool = True  # False when nothing on the document looks like an insurance document
+    required: tuple[str, ...] = REQUIRED_FIELDS  # the fields the document's confidence is the lowest of
 
     @property
     def confidence(self) -> float:
-        return min((self.field_confidence.get(name, 0.0) for name in REQUIRED_FIELDS), default=0.0)
+        return min((self.field_confidence.get(name, 0.0) for name in self.required), default=0.0)
 
     @property
     def missing_required(self) -> tuple[str, ...]:
-        return tuple(n for n in REQUIRED_FIELDS if getattr(self.record, n) is None)
+        return tuple(n for n in self.required if getattr(self.record, n) in (None, ()))

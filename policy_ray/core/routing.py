@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 from typing import Any
 
-from policy_ray.core.models import OPTIONAL_FIELDS, REQUIRED_FIELDS, MappedDocument, PolicyRecord
+from policy_ray.core.models import OPTIONAL_FIELDS, MappedDocument, PolicyRecord
 from policy_ray.errors import FailureCategory
 
 
@@ -94,7 +94,7 @@ def matrix_from_dict(data: Mapping[str, Any]) -> RoutingMatrix:
 
 def route_document(mapped: MappedDocument, *, source: str, text_layer: bool, ocr_available: bool,
                    matrix: RoutingMatrix) -> Decision:
-    required_errors = [e for e in mapped.validation_errors if e.split(":", 1)[0] in REQUIRED_FIELDS]
+    required_errors = [e for e in mapped.validation_errors if e.split(":", 1)[0] in mapped.required]
     facts = {
         "source": source,
         "text_layer": text_layer,
@@ -113,7 +113,7 @@ def _weakest(mapped: MappedDocument) -> str:
     missing = mapped.missing_required
     if missing:
         return "missing " + ", ".join(missing)
-    name = min(REQUIRED_FIELDS, key=lambda n: mapped.field_confidence.get(n, 0.0))
+    name = min(mapped.required, key=lambda n: mapped.field_confidence.get(n, 0.0))
     return f"lowest confidence: {name}={mapped.field_confidence.get(name, 0.0):.2f}"
 
 

@@ -83,3 +83,16 @@ def test_a_multi_line_insured_box_gives_the_legal_name_only() -> None:
 def test_an_insured_box_whose_name_end_is_unclear_is_not_accepted() -> None:
     mapped = map_document(_form("DBA Petal Pushers\nGranite Peak Florist Ltd."), DATA.mapping)
     assert mapped.field_confidence["insured_name"] < 0.85
+
+
+def test_a_certificate_whose_limits_were_not_read_is_not_accepted() -> None:
+    """The form's policy rows read, its LIMITS column not (as when a layout puts limits where the
+    mapping does not look): the record would be a certificate without its limits. Not accepted."""
+    from policy_ray.core.routing import route_document
+
+    mapped = map_document(_form("Granite Peak Florist Ltd."), DATA.mapping)
+    assert mapped.record.policy_number == "QSGL1234567" and mapped.record.coverages == ()
+    assert mapped.field_confidence["policy_number"] >= 0.85
+    assert "coverages" in mapped.missing_required and mapped.confidence < 0.85
+    decision = route_document(mapped, source="text", text_layer=True, ocr_available=False, matrix=DATA.matrix)
+    assert decision.route != "accept" and "coverages" in decision.reason

@@ -101,7 +101,7 @@ def ledger(*rows: tuple[str, str, str]) -> list[tuple[str, str, str]]:
     return list(rows)
 
 
-CLEAN = dict(
+CLEAN: dict[str, Any] = dict(
     listed=3,
     ledger=[("a.pdf", "ka", "committed"), ("b.pdf", "kb", "dead_lettered"), ("c.pdf", "ka", "duplicate")],
     policies=["ka"], dead_letters=["kb"],

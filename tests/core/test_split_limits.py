@@ -4,6 +4,7 @@ the cell says which amount is which."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
 from decimal import Decimal
 
 from policy_ray.config import Settings, load_pipeline_data
@@ -20,7 +21,7 @@ XS = (48, 300, 420, 520)
 MILLION, TWO_MILLION = Decimal("1000000.00"), Decimal("2000000.00")
 
 
-def _lines(header: tuple[str, ...], rows: list[tuple[str, ...]], *, caption: str | None = None) -> list[list[Word]]:
+def _lines(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], *, caption: str | None = None) -> list[list[Word]]:
     out = [line(100, *zip(XS, header, strict=True))]
     y = 100.0
     if caption is not None:
@@ -32,7 +33,7 @@ def _lines(header: tuple[str, ...], rows: list[tuple[str, ...]], *, caption: str
     return out
 
 
-def _words(header: tuple[str, ...], rows: list[tuple[str, ...]], *, caption: str | None = None) -> TableResult:
+def _words(header: tuple[str, ...], rows: Sequence[tuple[str, ...]], *, caption: str | None = None) -> TableResult:
     table = parse_table_from_lines([lines_of(*_lines(header, rows, caption=caption))], COLUMNS)
     assert table is not None
     return table

@@ -8,6 +8,7 @@ import sys
 import time
 from datetime import date, timedelta
 from pathlib import Path
+from typing import Any, cast
 
 import pytest
 
@@ -67,7 +68,7 @@ def test_a_claim_that_lands_between_the_read_and_the_commit_wins(lake: Lake, mon
     run's commit must fail (the table moved), and its second look must see the other claim."""
     import policy_ray.flows.batch_lease as batch_lease
 
-    real_row, other = batch_lease._row, []
+    real_row, other = batch_lease._row, cast(list[Any], [])
 
     def read_then_lose_the_race(reader: Lake, snapshot: object, batch_id: str) -> object:
         row = real_row(reader, snapshot, batch_id)  # type: ignore[arg-type]
@@ -79,7 +80,7 @@ def test_a_claim_that_lands_between_the_read_and_the_commit_wins(lake: Lake, mon
     monkeypatch.setattr(batch_lease, "_row", read_then_lose_the_race)
     with pytest.raises(BatchBusy):
         _take(lake)
-    assert lake.batch_row("b1")["lease_owner"] == other[0].owner  # type: ignore[index,union-attr]
+    assert lake.batch_row("b1")["lease_owner"] == other[0].owner  # type: ignore[index]
     assert _events(lake).count("run_started") == 1
 
 
@@ -161,7 +162,7 @@ def test_a_night_that_loses_its_lease_stops_with_exit_3_and_the_next_run_finishe
 
     night, lake_dir = tmp_path / "night", tmp_path / "lake"
     generate_night(night, 5, 9, include_hostile=False, scanned_share=0.0)
-    real_check, taker = BatchLease.check, []
+    real_check, taker = BatchLease.check, cast(list[Any], [])
 
     def taken_over_after_the_first_commit(lease: BatchLease) -> None:
         if lease.lake.read("documents").num_rows and not taker:

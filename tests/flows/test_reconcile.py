@@ -88,7 +88,7 @@ def _copy(three_nights: dict[str, Any], tmp_path: Path) -> Lake:
 def errors() -> Iterator[list[dict[str, Any]]]:
     """ERROR records logged while the test runs (a loguru sink of the test's own)."""
     records: list[dict[str, Any]] = []
-    sink = logger.add(lambda message: records.append(message.record), level="ERROR")
+    sink = logger.add(lambda message: records.append(dict(message.record)), level="ERROR")
     yield records
     logger.remove(sink)
 
@@ -281,8 +281,8 @@ def test_the_forensic_report_goes_next_to_an_object_store_lake(s3_options: dict[
 
     lake = Lake("s3://lake/policy-ray", storage_options=s3_options)
     lake.ensure_tables()
-    batch = {"batch_id": "2026-12-03-abcdef12", "batch_date": date(2026, 12, 3), "input_uri": "s3://in/x",
-             "accepted": 0, "duplicates": 0}
+    batch: dict[str, Any] = {"batch_id": "2026-12-03-abcdef12", "batch_date": date(2026, 12, 3),
+                             "input_uri": "s3://in/x", "accepted": 0, "duplicates": 0}
     deviation = Deviation("fill_rate", "harborline_dec.policy_number", "template harborline_dec lost field "
                           "policy_number", 0.1, 1.0)
     uri = write_report(lake, batch, BatchFigures(batch["batch_id"], 20, 3, 0, {}), [deviation], CONFIG)

@@ -306,11 +306,11 @@ def _certificate_pdf(marks: tuple[str, str] | None, title: str | None = None) ->
     def retitled(c: Canvas, x: float, y: float, text: str, *args: Any, **kwargs: Any) -> None:
         original(c, x, y, title if text == "CERTIFICATE OF LIABILITY INSURANCE" else text, *args, **kwargs)
 
-    acord_drawn.draw.put_center = retitled  # type: ignore[assignment]
+    acord_drawn.draw.put_center = retitled
     try:
         return acord_drawn.draw_certificate(cert), cert
     finally:
-        acord_drawn.draw.put_center = original  # type: ignore[assignment]
+        acord_drawn.draw.put_center = original
 
 
 @pytest.mark.parametrize(("marks", "title"), [(None, None), (("Y", "Y"), None), (("X", "N"), None),

@@ -9,7 +9,7 @@ from policy_ray.config import Settings, load_pipeline_data
 from policy_ray.core.confidence import REPAIRED_COVERAGE
 from policy_ray.core.coverage_text import repair_name
 from policy_ray.core.mapping import map_document
-from tests.core.words import doc, letterhead, line
+from tests.core.words import two_line_schedule
 
 DATA = load_pipeline_data(Settings())
 ABBREVIATIONS = DATA.mapping.columns.name_abbreviations
@@ -38,16 +38,7 @@ def test_abbreviations_and_clean_names_are_kept_as_printed(printed: str) -> None
 
 
 def _coverages(name: str) -> tuple[list[str], float]:
-    mapped = map_document(doc(
-        *letterhead("Acme Shield Insurance Company"),
-        line(90, (48, "Policy No.: ASI-77-1234567")),
-        line(104, (48, "Named Insured: Quill & Ladder Bakery LLC")),
-        line(118, (48, "Policy Period: 03/15/2026 to 03/15/2027")),
-        line(160, (48, "Coverage"), (300, "Limit"), (400, "Deductible"), (500, "Premium")),
-        line(174, (48, "Building"), (300, "$500,000"), (400, "$1,000"), (500, "$1,200.00")),
-        line(188, (48, name), (300, "$100,000"), (400, "$500"), (500, "$300.50")),
-        line(202, (48, "Total Premium"), (500, "$1,500.50")),
-    ), DATA.mapping)
+    mapped = map_document(two_line_schedule((name, "$100,000", "$500", "$300.50"), "$1,500.50"), DATA.mapping)
     return [c.name for c in mapped.record.coverages], mapped.field_confidence["coverages"]
 
 

@@ -11,23 +11,15 @@ from policy_ray.core.confidence import REPAIRED_COVERAGE
 from policy_ray.core.coverage_table import parse_table_from_lines
 from policy_ray.core.coverage_text import unread_amount
 from policy_ray.core.mapping import map_document
-from tests.core.words import doc, letterhead, line, lines_of
+from tests.core.words import line, lines_of, two_line_schedule
 
 DATA = load_pipeline_data(Settings())
 KEEP = DATA.matrix.thresholds.field_keep
 
 
 def _mapped(deductible: str) -> tuple[list[tuple[str, Decimal | None]], float]:
-    mapped = map_document(doc(
-        *letterhead("Acme Shield Insurance Company"),
-        line(90, (48, "Policy No.: ASI-77-1234567")),
-        line(104, (48, "Named Insured: Quill & Ladder Bakery LLC")),
-        line(118, (48, "Policy Period: 03/15/2026 to 03/15/2027")),
-        line(160, (48, "Coverage"), (300, "Limit"), (400, "Deductible"), (500, "Premium")),
-        line(174, (48, "Building"), (300, "$500,000"), (400, "$1,000"), (500, "$1,200.00")),
-        line(188, (48, "Crime - Employee Theft"), (300, "$150,000"), (400, deductible), (500, "$881.19")),
-        line(202, (48, "Total Premium"), (500, "$2,081.19")),
-    ), DATA.mapping)
+    mapped = map_document(two_line_schedule(("Crime - Employee Theft", "$150,000", deductible, "$881.19"), "$2,081.19"),
+                          DATA.mapping)
     return [(c.name, c.deductible) for c in mapped.record.coverages], mapped.field_confidence["coverages"]
 
 

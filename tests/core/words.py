@@ -30,3 +30,19 @@ def lines_of(*lines: list[Word]) -> list[Line]:
 def letterhead(name: str, address: str = "100 Main Street, Springfield, IL 62701") -> list[list[Word]]:
     """An insurer's letterhead: its name, and its NAIC code and address under it."""
     return [line(40, (48, name), size=18), line(62, (48, f"NAIC #12345   {address}"), size=8)]
+
+
+def two_line_schedule(second: tuple[str, str, str, str], total: str) -> RawExtraction:
+    """A one-page declarations of a letterhead carrier with a ruled-free schedule: a Building line
+    ($500,000 / $1,000 / $1,200.00), then `second` (name, limit, deductible, premium), then the total."""
+    name, limit, deductible, premium = second
+    return doc(
+        *letterhead("Acme Shield Insurance Company"),
+        line(90, (48, "Policy No.: ASI-77-1234567")),
+        line(104, (48, "Named Insured: Quill & Ladder Bakery LLC")),
+        line(118, (48, "Policy Period: 03/15/2026 to 03/15/2027")),
+        line(160, (48, "Coverage"), (300, "Limit"), (400, "Deductible"), (500, "Premium")),
+        line(174, (48, "Building"), (300, "$500,000"), (400, "$1,000"), (500, "$1,200.00")),
+        line(188, (48, name), (300, limit), (400, deductible), (500, premium)),
+        line(202, (48, "Total Premium"), (500, total)),
+    )

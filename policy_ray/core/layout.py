@@ -79,7 +79,8 @@ def group_lines(words: Iterable[Word], page: int, *, gap_factor: float = 1.6) ->
     middle lies near both the line's median middle and the middle of the line's word nearest it
     across the page (the closest such line wins), else it starts a line. The second test keeps two
     lines of a slightly skewed scan apart where they come within a few points of each other at one
-    end of the page: the line's far end no longer drags the next line's words into it.
+    end of the page: the line's far end no longer drags the next line's words into it. An OCR word
+    whose box spans a whole line and is much taller also joins it (`_Row.enclosed_by`).
     """
     rows: list[_Row] = []
     for word in sorted(words, key=lambda w: (_mid(w), w.x0)):
@@ -87,10 +88,15 @@ def group_lines(words: Iterable[Word], page: int, *, gap_factor: float = 1.6) ->
         best: _Row | None = None
         best_gap = 0.0
         for row in rows[-_OPEN_ROWS:]:
-            if abs(mid - row.median_mid) > row.tolerance:
+            if abs(mid - row.median_mid) <= row.tolerance:
+                gap = abs(mid - _mid(row.nearest(word)))
+                if gap > row.tolerance:
+                    continue
+            elif word.conf < 1.0 and row.enclosed_by(word):  # OCR boxes only: a text layer's are the font's
+                gap = abs(mid - row.median_mid)
+            else:
                 continue
-            gap = abs(mid - _mid(row.nearest(word)))
-            if gap <= row.tolerance and (best is None or gap < best_gap):
+            if best is None or gap < best_gap:
                 best, best_gap = row, gap
         if best is None:
             rows.append(_Row(word))
@@ -120,6 +126,13 @@ class _Row:
         self.words.append(word)
         self.median_mid = median(_mid(w) for w in self.words)
         self.tolerance = max(2.0, 0.45 * median(w.height for w in self.words))
+
+    def enclosed_by(self, word: Word) -> bool:
+        """`word`'s box spans the whole line and is much taller: an OCR box that took in specks or
+        strokes above and below its word ("Heating" 15 pt tall on a line of 7 pt words)."""
+        top = median(w.top for w in self.words)
+        bottom = median(w.bottom for w in self.words)
+        return word.top <= top + 1.0 and word.bottom >= bottom - 1.0 and word.height >= 1.6 * (bottom - top)
 
     def nearest(self, word: Word) -> Word:
         """The line's word horizontally nearest `word` (distance between their boxes, 0 if they overlap)."""

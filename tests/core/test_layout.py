@@ -36,3 +36,20 @@ def test_a_word_set_a_little_low_still_joins_its_line() -> None:
     words = [Word("OWNED", 100, 408.8, 130, 414.0), Word("A", 60, 410.0, 66, 415.5),
              Word("BA-2465995", 200, 409.5, 250, 415.2)]
     assert _texts(words) == ["A OWNED BA-2465995"]
+
+
+def test_a_tall_ocr_box_around_a_word_joins_the_line_it_spans() -> None:
+    """Tesseract's box for a word sometimes takes in specks above and below it (15 pt on a line of
+    7 pt words): its middle lies off the line's, yet it belongs to the line it spans."""
+    words = [Word("Insured:", 48.4, 152.8, 82.8, 159.5, 0.92), Word("Tidewater", 140.3, 151.8, 179.1, 165.9, 0.96),
+             Word("Plumbing", 182.7, 153.2, 218.9, 160.5, 0.93), Word("&", 222.3, 153.0, 227.6, 159.4, 0.93),
+             Word("Heating", 231.0, 151.7, 260.9, 166.8, 0.96), Word("LLC", 264.5, 153.0, 280.1, 159.4, 0.91),
+             Word("Ostervale,", 390.4, 158.3, 427.7, 164.1, 0.41), Word("OH", 431.4, 157.9, 442.8, 164.1, 0.96)]
+    assert _texts(words) == ["Insured: Tidewater Plumbing & Heating LLC", "Ostervale, OH"]
+
+
+def test_only_ocr_boxes_are_taken_as_taller_than_their_word() -> None:
+    """A text layer's boxes are the font's: a tall one is a large word of its own line, not a speck."""
+    small = [Word("Form", 48, 50, 70, 57), Word("BP-1", 74, 50, 96, 57)]
+    assert _texts([*small, Word("RIDER", 300, 48, 380, 70)]) == ["Form BP-1", "RIDER"]
+    assert _texts([*small, Word("RIDER", 300, 48, 380, 70, 0.9)]) == ["Form BP-1 RIDER"]

@@ -11,12 +11,22 @@ import json
 import os
 import socket
 import sys
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any, TextIO
 
 from loguru import logger
 
 CORRELATION_KEYS = ("batch_id", "doc", "stage", "actor_id", "attempt")
+# Set while a progress bar is drawn on the terminal: log lines are written above it (tqdm.write)
+# instead of through it.
+_line_writer: Callable[[str], None] | None = None
+
+
+def write_lines_with(writer: Callable[[str], None] | None) -> None:
+    """Send this process's log lines to `writer` (one line, no newline) until called with None."""
+    global _line_writer
+    _line_writer = writer
 
 
 def _json_sink(stream: TextIO, component: str) -> Any:
@@ -35,7 +45,11 @@ def _json_sink(stream: TextIO, component: str) -> Any:
         entry.update({k: v for k, v in record["extra"].items() if v is not None})
         if record["exception"] is not None:
             entry["exception"] = f"{record['exception'].type.__name__}: {record['exception'].value}"
-        stream.write(json.dumps(entry, default=str) + "\n")
+        line = json.dumps(entry, default=str)
+        if _line_writer is not None:
+            _line_writer(line)
+            return
+        stream.write(line + "\n")
         stream.flush()
 
     return sink
@@ -56,4 +70,4 @@ def now_utc() -> datetime:
     return datetime.now(UTC)
 
 
-__all__ = ["CORRELATION_KEYS", "configure", "logger", "now_utc"]
+__all__ = ["CORRELATION_KEYS", "configure", "logger", "now_utc", "write_lines_with"]

@@ -38,3 +38,22 @@ def test_a_night_logs_json_lines_with_correlation_ids_and_no_personal_data(
     for record in (t["record"] for t in truth if t.get("record")):
         for field in ("insured_name", "policy_number"):
             assert not record[field] or record[field] not in text, f"a {field} reached the logs"
+
+
+def test_log_lines_go_above_a_progress_bar_while_it_is_drawn() -> None:
+    """On a terminal the bar is redrawn under each log line (tqdm.write), never cut through by one."""
+    from policy_ray.flows.nightly import _close_progress, _progress
+
+    stream, above = io.StringIO(), []
+    logs.configure("driver", stream=stream)
+    try:
+        bar = _progress(True)
+        assert logs._line_writer is not None  # set by the bar
+        logs.write_lines_with(above.append)  # what _progress set, captured instead of tqdm.write
+        logs.logger.bind(batch_id="b1", stage="route").info("document routed")
+        _close_progress(bar)
+        logs.logger.bind(batch_id="b1", stage="summary").info("night done")
+    finally:
+        logs.configure("driver")
+    assert [json.loads(line)["msg"] for line in above] == ["document routed"]
+    assert [json.loads(line)["msg"] for line in stream.getvalue().splitlines()] == ["night done"]

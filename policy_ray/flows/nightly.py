@@ -223,7 +223,7 @@ def _run(request: NightRequest, settings: Settings, lake: Lake, source: Document
         committer.flush()
     finally:
         scaler.release()
-        progress.close()
+        _close_progress(progress)
     summary.scaling = scaler.summary()
     failpoints.reach("before_batch_close")
     summary.pool = extract_pool.stats.as_dict()
@@ -328,7 +328,15 @@ def _progress(enabled: bool | None) -> Any:
     from tqdm import tqdm
 
     show = sys.stderr.isatty() if enabled is None else enabled
-    return tqdm(desc="documents", unit="doc", disable=not show, file=sys.stderr)
+    bar = tqdm(desc="documents", unit="doc", disable=not show, file=sys.stderr)
+    if show:  # the driver's log lines go above the bar, not through it (closed: _close_progress)
+        logs.write_lines_with(lambda line: tqdm.write(line, file=sys.stderr))
+    return bar
+
+
+def _close_progress(bar: Any) -> None:
+    bar.close()
+    logs.write_lines_with(None)
 
 
 def night_routes(dispositions: dict[str, int], accepted_by_path: dict[str, int]) -> dict[str, int]:

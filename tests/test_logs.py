@@ -44,7 +44,7 @@ def test_log_lines_go_above_a_progress_bar_while_it_is_drawn() -> None:
     """On a terminal the bar is redrawn under each log line (tqdm.write), never cut through by one."""
     from policy_ray.flows.nightly import _close_progress, _progress
 
-    stream, above = io.StringIO(), []
+    stream, above = io.StringIO(), list[str]()
     logs.configure("driver", stream=stream)
     try:
         bar = _progress(True)

@@ -185,7 +185,8 @@ def run(ctx: Context) -> Figure:
     fig.row("the same on the pages the engine read once (no orientation re-read)",
             f"{fmt(upright_value)} ({len(upright)} pages)", f">= {TARGET}",
             None if upright_value != upright_value else upright_value >= TARGET,
-            why="the render and deskew steps, and tesseract itself taking longer inside the path than as the bare CLI, as above")
+            why="the render and deskew steps, and tesseract itself taking longer inside the path than as the "
+                "bare CLI, as above")
     fig.raw = {"path_s": path_s, "cli_s": cli_s, "render_s": render_s, "skew_s": skew_s, "reoriented": reoriented,
                "reread": reread,
                "path_pages_per_s": path_rate, "tesseract_data_s": inner["_data"],

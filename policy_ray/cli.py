@@ -161,13 +161,22 @@ def _unreadable_lake(command: str, exc: Exception) -> int:
     return 2
 
 
+def _published_head(text: str) -> Any:
+    from policy_ray.core.audit_chain import PublishedHead
+
+    try:
+        return PublishedHead.parse(text)
+    except ValueError as exc:
+        raise argparse.ArgumentTypeError(str(exc)) from exc
+
+
 def cmd_audit_verify(args: argparse.Namespace) -> int:
     """0 the history holds; 1 a finding; 2 the lake cannot be read."""
     from policy_ray.adapters.lake import LakeUnavailable
     from policy_ray.flows.verify import verify
 
     try:
-        report = verify(_lake(args), batch_id=args.batch, sources=args.sources)
+        report = verify(_lake(args), batch_id=args.batch, sources=args.sources, published=args.published_head)
     except LakeUnavailable as exc:
         return _unreadable_lake("audit verify", exc)
     print(report.render())
@@ -301,6 +310,9 @@ def build_parser() -> argparse.ArgumentParser:
     verify_cmd.add_argument("--lake", required=True)
     verify_cmd.add_argument("--batch", default=None, help="check only this batch's rows (the chain is always whole)")
     verify_cmd.add_argument("--sources", type=Path, default=None, help="also re-hash the source files in DIR")
+    verify_cmd.add_argument("--published-head", action="append", default=[], type=_published_head,
+                            metavar="SEQ:HASH", help="a head kept outside the lake (printed by an earlier "
+                            "passing verify) that the chain must still hold; repeatable")
     _add_lake_options(verify_cmd)
     verify_cmd.set_defaults(func=cmd_audit_verify)
 

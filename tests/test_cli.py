@@ -200,6 +200,16 @@ def test_audit_verify(cli_lake: dict[str, Any], tmp_path: Path, capsys: pytest.C
     code, out, _ = _run(capsys, "audit", "verify", "--lake", str(cli_lake["lake"]), "--batch", b1,
                         "--sources", str(cli_lake["nights"][0]))
     assert code == 0 and out.startswith("audit verify: OK") and " 0 source files" not in out
+    head = out.split("head to publish outside the lake: ", 1)[1].split()[0]
+    code, out, _ = _run(capsys, "audit", "verify", "--lake", str(cli_lake["lake"]), "--published-head", head)
+    assert code == 0, out
+    seq, digest = head.split(":")
+    code, out, _ = _run(capsys, "audit", "verify", "--lake", str(cli_lake["lake"]), "--published-head",
+                        f"{seq}:{digest[::-1]}")
+    assert code == 1 and "rewritten" in out
+    with pytest.raises(SystemExit) as bad:
+        main(["audit", "verify", "--lake", str(cli_lake["lake"]), "--published-head", "12"])
+    assert bad.value.code == 2 and "SEQ:HASH" in capsys.readouterr().err
     lake = _copy(cli_lake, tmp_path)
     key = Lake(lake).read("policies", ["idempotency_key"], batch_id=b1).column(0)[0].as_py()
     DeltaTable(f"{lake}/policies").delete(predicate=f"idempotency_key = '{key}'")

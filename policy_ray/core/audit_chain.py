@@ -150,3 +150,36 @@ def check_anchor(count: int, head: str, anchor_seq: int, anchor_head: str, where
         return ChainBreak(count, f"chain head {head[:16]} differs from the head {where} recorded "
                                  f"({anchor_head[:16]})")
     return None
+
+
+@dataclass(frozen=True)
+class PublishedHead:
+    """A chain head kept outside the lake (a write-once bucket, a ticket, a message to compliance),
+    written `SEQ:HASH`. Whoever can rewrite the lake's tables, its commit metadata and its batch rows
+    together can forge a chain that verifies by itself; not one that still has this entry at SEQ."""
+
+    seq: int
+    entry_hash: str
+
+    @classmethod
+    def parse(cls, text: str) -> PublishedHead:
+        seq, sep, entry_hash = text.strip().partition(":")
+        if not sep or not seq.isdigit() or int(seq) < 1 or len(entry_hash) != 64 \
+                or any(c not in "0123456789abcdef" for c in entry_hash):
+            raise ValueError(f"a published head is SEQ:HASH (a positive seq, 64 hex digits), not {text!r}")
+        return cls(int(seq), entry_hash)
+
+    def __str__(self) -> str:
+        return f"{self.seq}:{self.entry_hash}"
+
+
+def check_published(published: PublishedHead, count: int, found_hash: str | None) -> ChainBreak | None:
+    """The chain (entries 1..count) against a head published earlier: `found_hash` is the hash of the
+    chain's entry at `published.seq` (None when the chain has no such entry)."""
+    if published.seq > count or found_hash is None:
+        return ChainBreak(published.seq, f"the chain ends at entry {count}, before the published head {published.seq} "
+                                         "(entries removed since it was published)")
+    if found_hash != published.entry_hash:
+        return ChainBreak(published.seq, f"entry {published.seq} hashes to {found_hash[:16]}, not to the published "
+                                         f"head {published.entry_hash[:16]}: the history up to it was rewritten")
+    return None

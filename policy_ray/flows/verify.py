@@ -19,7 +19,7 @@ import json
 import time
 import zlib
 from collections import Counter, defaultdict
-from collections.abc import Iterable, Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -28,7 +28,7 @@ import pyarrow as pa
 import pyarrow.compute as pc
 
 from policy_ray.adapters.lake import Lake, added_files
-from policy_ray.core.audit_chain import ChainWalker, Stage, check_anchor
+from policy_ray.core.audit_chain import ChainWalker, PublishedHead, Stage, check_anchor, check_published
 from policy_ray.core.identity import canonical_sha256
 from policy_ray.core.row_digest import row_sha256, status_sha256
 
@@ -59,6 +59,7 @@ class VerifyReport:
     versions: int = 0
     sources: int = 0
     head: str = ""
+    head_seq: int = 0
     seconds: float = 0.0
     findings: list[Finding] = field(default_factory=list)
 
@@ -73,6 +74,8 @@ class VerifyReport:
         status = "OK" if self.ok else f"FAILED ({len(self.findings)} findings)"
         lines = [f"audit verify: {status}: {self.entries} chain entries, {self.rows} rows, {self.versions} Delta "
                  f"versions, {self.sources} source files checked in {self.seconds:.2f}s; head {self.head[:16]}"]
+        if self.ok and self.head_seq:
+            lines.append(f"  head to publish outside the lake: {PublishedHead(self.head_seq, self.head)}")
         lines += [f"  first broken: {self.findings[0]}"] if self.findings else []
         lines += [f"  also: {f}" for f in self.findings[1:10]]
         return "\n".join(lines)
@@ -85,16 +88,24 @@ def record_hash_from_row(row: Mapping[str, Any]) -> str:
     return canonical_sha256(record)
 
 
-def verify(lake: Lake, *, batch_id: str | None = None, sources: Path | None = None) -> VerifyReport:
+def verify(lake: Lake, *, batch_id: str | None = None, sources: Path | None = None,
+           published: Sequence[PublishedHead] = ()) -> VerifyReport:
+    """Check the lake's history; `published`: heads kept outside the lake that the chain must still hold."""
     started = time.perf_counter()
     report = VerifyReport()
     batches = [b for b in lake.read("batches").to_pylist() if batch_id is None or b["batch_id"] == batch_id]
+    wanted = {int(b["chain_seq"]) for b in batches if b.get("chain_seq") is not None} | {p.seq for p in published}
     try:
-        entries, at_seq = _walk_chain(lake, batch_id, {int(b["chain_seq"]) for b in batches
-                                                       if b.get("chain_seq") is not None}, report)
+        entries, at_seq = _walk_chain(lake, batch_id, wanted, report)
     except Exception as exc:  # an audit log whose Delta log no longer loads is a finding, not a crash
         report.add(None, f"audit_log cannot be read: {str(exc)[:300]}")
         entries, at_seq = [], {}
+    if not report.findings:
+        for head in published:
+            found = at_seq.get(head.seq)
+            broken = check_published(head, report.head_seq, found["entry_hash"] if found else None)
+            if broken is not None:
+                report.add(broken.seq, broken.reason)
     if report.findings:
         report.seconds = time.perf_counter() - started
         return report
@@ -134,7 +145,7 @@ def _walk_chain(lake: Lake, batch_id: str | None, wanted: set[int],
                 entries.append({k: row[k] for k in KEPT})
         if walker.broken is not None:
             break
-    report.entries, report.head = walker.count, walker.head
+    report.entries, report.head, report.head_seq = walker.count, walker.head, walker.count
     if walker.broken is not None:
         report.add(walker.broken.seq, f"hash chain broken: {walker.broken.reason}")
         return entries, at_seq

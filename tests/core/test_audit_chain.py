@@ -4,7 +4,18 @@ from __future__ import annotations
 
 from datetime import UTC, datetime
 
-from policy_ray.core.audit_chain import GENESIS, Draft, Stage, check_anchor, check_chain, extend
+import pytest
+
+from policy_ray.core.audit_chain import (
+    GENESIS,
+    Draft,
+    PublishedHead,
+    Stage,
+    check_anchor,
+    check_chain,
+    check_published,
+    extend,
+)
 from policy_ray.core.row_digest import row_sha256
 
 NOW = datetime(2026, 12, 1, tzinfo=UTC)
@@ -40,3 +51,16 @@ def test_row_hashes_cover_every_column_but_a_dead_letters_status() -> None:
     assert row_sha256("dead_letters", {**row, "source_uri": "/b.pdf"}) != base
     assert row_sha256("dead_letters", {**row, "payload_zlib": b"\x01\x03"}) != base
     assert row_sha256("policies", {**row, "status": "resolved"}) != row_sha256("policies", row)
+
+
+def test_a_published_head_reads_and_prints_as_seq_colon_hash() -> None:
+    head = PublishedHead.parse(f" 42:{'ab' * 32}\n")
+    assert (head.seq, str(head)) == (42, f"42:{'ab' * 32}")
+    for bad in ("42", f"0:{'ab' * 32}", f"x:{'ab' * 32}", "42:abc", f"42:{'AB' * 32}"):
+        with pytest.raises(ValueError, match="SEQ:HASH"):
+            PublishedHead.parse(bad)
+    assert check_published(head, 50, "ab" * 32) is None
+    rewritten = check_published(head, 50, "cd" * 32)
+    assert rewritten is not None and rewritten.seq == 42 and "rewritten" in rewritten.reason
+    cut = check_published(head, 41, None)
+    assert cut is not None and "entries removed" in cut.reason

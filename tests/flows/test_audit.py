@@ -22,7 +22,7 @@ from policy_ray import code_version
 from policy_ray.adapters.lake import METADATA_KEYS, Lake, added_files
 from policy_ray.adapters.lake_schema import AUDIT_LOG
 from policy_ray.config import Settings
-from policy_ray.core.audit_chain import Draft, Stage
+from policy_ray.core.audit_chain import ENTRY_FIELDS, GENESIS, AuditEntry, Draft, PublishedHead, Stage
 from policy_ray.flows.audit_append import append_entries
 from policy_ray.flows.nightly import NightRequest, run_night
 from policy_ray.flows.verify import verify
@@ -242,6 +242,47 @@ def test_a_truncation_that_forges_the_commit_head_is_caught_by_the_batch_rows(la
                                                     commit_properties=CommitProperties(custom_metadata=forged))
     finding = _first(lake_copy)
     assert "truncated" in finding.what and "completed at entry" in finding.what
+
+
+def test_a_history_rewritten_whole_is_caught_by_a_published_head(lake_copy: Path) -> None:
+    """The attack the lake cannot catch by itself: an entry edited and every entry re-sealed after it,
+    the audit_log commit's head and the batch rows forged to match. A head published outside the lake
+    (from an earlier passing verify) catches it."""
+    lake = Lake(str(lake_copy))
+    before = verify(lake)
+    assert before.ok
+    published = PublishedHead(before.head_seq, before.head)
+    assert f"head to publish outside the lake: {published}" in before.render()
+
+    table = lake.read("audit_log")
+    rows = table.take(pc.sort_indices(table, sort_keys=[("seq", "ascending")])).to_pylist()
+    rows[0]["details"] = json.dumps({**json.loads(rows[0]["details"]), "input_uri": "/elsewhere"}, sort_keys=True)
+    prev = GENESIS
+    for row in rows:
+        row["prev_hash"] = prev
+        row["entry_hash"] = prev = AuditEntry(**{k: row[k] for k in ENTRY_FIELDS}).computed_hash()
+    forged = {"batch_id": "forger", "chain_seq": str(rows[-1]["seq"]), "chain_head": prev}
+    write_deltalake(str(lake_copy / "audit_log"), pa.Table.from_pylist(rows, schema=AUDIT_LOG), mode="overwrite",
+                    commit_properties=CommitProperties(custom_metadata=forged))
+    hashes = {row["seq"]: row["entry_hash"] for row in rows}
+    for batch in lake.read("batches", ["batch_id", "chain_seq"]).to_pylist():
+        if batch["chain_seq"] is not None:
+            DeltaTable(str(lake_copy / "batches")).update(predicate=f"batch_id = '{batch['batch_id']}'",
+                                                          updates={"chain_head": f"'{hashes[batch['chain_seq']]}'"})
+
+    alone = verify(lake)
+    assert alone.ok, alone.render()  # self-consistent: the trust boundary runbooks/audit.md states
+    report = verify(lake, published=[published])
+    assert not report.ok and report.findings[0].seq == published.seq
+    assert "rewritten" in report.findings[0].what
+
+
+def test_a_published_head_past_the_end_of_the_chain_is_a_finding(lake_copy: Path) -> None:
+    lake = Lake(str(lake_copy))
+    head = verify(lake)
+    report = verify(lake, published=[PublishedHead(head.head_seq + 5, "a" * 64)])
+    assert not report.ok and "entries removed" in report.findings[0].what
+    assert verify(lake, published=[PublishedHead(head.head_seq, head.head)]).ok
 
 
 def test_a_rewritten_old_data_file_is_caught_by_time_travel(lake_copy: Path) -> None:

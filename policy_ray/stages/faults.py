@@ -1,4 +1,4 @@
-"""Test-only fault injection: make a named document crash, hang or exhaust its worker.
+"""Test-only fault injection: make a named document crash, hang, run slow or exhaust its worker.
 
 Off unless Settings.test_faults names a file; production settings never do, so this costs one dict
 lookup per document.
@@ -11,7 +11,8 @@ import time
 
 from policy_ray.core.outcomes import DocumentTask
 
-FAULTS = ("crash", "crash_once", "hang", "hang_once", "memory", "raise")
+FAULTS = ("crash", "crash_once", "hang", "hang_once", "slow", "slow_once", "memory", "raise")
+SLOW_S = 3.0  # "slow": long enough for a test to change the cluster while the document is held
 
 
 def inject(faults: dict[str, str], task: DocumentTask, *, stage: str = "extract") -> None:
@@ -29,6 +30,8 @@ def inject(faults: dict[str, str], task: DocumentTask, *, stage: str = "extract"
         os._exit(13)  # like a segfault in a C extension: no cleanup, no exception
     if fault.startswith("hang"):
         time.sleep(10**6)
+    if fault.startswith("slow"):
+        time.sleep(SLOW_S)
     if fault == "memory":
         hog = []
         while True:  # grows until the actor's memory ceiling raises MemoryError

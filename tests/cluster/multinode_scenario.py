@@ -211,10 +211,11 @@ class Outcomes:
     one). Actors keep working on the documents they hold; the driver just does not hand out more.
     """
 
-    def __init__(self, pause_at: int | None = None) -> None:
+    def __init__(self, pause_at: int | None = None, *, hold: bool = True) -> None:
         self.records: list[dict[str, Any]] = []
         self.lock = threading.Lock()
         self.pause_at = pause_at
+        self.hold = hold  # False: signal the main thread at `pause_at`, but keep the driver going
         self.paused = threading.Event()
         self.resume = threading.Event()
 
@@ -237,7 +238,8 @@ class Outcomes:
             original(result)
             if pause:
                 self.paused.set()
-                self.resume.wait(timeout=120)
+                if self.hold:
+                    self.resume.wait(timeout=120)
 
         nightly._log_outcome = spy
 
@@ -312,8 +314,10 @@ def run(scenario: str, work: Path) -> dict[str, Any]:
         change, outcomes = join, Outcomes(pause_at=2)
         night_settings = settings(extractors=0, ocr=False, scale_interval_s=1.0)
     elif scenario == "lose":
-        # (c) The worker node goes away after the third document, its actors holding documents.
+        # (c) The worker node goes away after the third document while its actors hold documents: from the
+        # fourth on, every document's first attempt takes SLOW_S, and the driver keeps handing them out.
         generate_night(night, 12, 9, include_hostile=False, scanned_share=0.0)
+        slow = {p.name: "slow_once" for p in sorted(night.glob("*.pdf"))[3:]}
         cluster = start_cluster(temp_dir, head_cpus=1)
         worker = add_node(cluster, temp_dir, num_cpus=2)
         nodes = {"head": cluster.head_node.node_id, "removed": worker.node_id}
@@ -324,8 +328,9 @@ def run(scenario: str, work: Path) -> dict[str, Any]:
             # driver's next scaler tick then reads the smaller cluster while documents still wait.
             cluster.wait_for_nodes(timeout=60)
 
-        change, outcomes = leave, Outcomes(pause_at=3)
-        night_settings = settings(extractors=0, ocr=False, scale_interval_s=1.0, document_deadline_s=60)
+        change, outcomes = leave, Outcomes(pause_at=3, hold=False)
+        night_settings = settings(extractors=0, ocr=False, scale_interval_s=1.0, document_deadline_s=60,
+                                  test_faults=slow)
     elif scenario == "autoscale":
         # (d) cluster.yaml's shape from zero workers: a head with no CPU, nodes only from the autoscaler. The
         # backlog (24 documents, ~72 pages, a 20 s window) asks for 2 extractor bundles at the first tick;

@@ -175,7 +175,10 @@ class Lake:
         ("terminate called without an active exception", exit 134; deltalake 1.6.6 / pyarrow 21, seen
         here in about one run in five on a loaded machine)."""
         table = snapshot if snapshot is not None else self.table(name, version)
-        fs, root = storage.filesystem_for(self.table_uri(name), self.storage_options)
+        uri = self.table_uri(name)
+        if not (storage.is_local(uri) or storage.is_s3(uri)):
+            return table.to_pyarrow_dataset()  # other stores: deltalake's reader, with its credentials
+        fs, root = storage.filesystem_for(uri, self.storage_options)
         return table.to_pyarrow_dataset(filesystem=pafs.SubTreeFileSystem(root, fs))
 
     def read(self, name: str, columns: Sequence[str] | None = None, *, batch_id: str | None = None,
